@@ -1,0 +1,334 @@
+/**
+ * The project's Kafka client. This is the only module that imports kafkajs (unmaintained upstream),
+ * so swapping the library means rewriting this file alone.
+ */
+import { readFileSync } from "node:fs";
+import { Kafka, logLevel, Partitioners, type Admin, type Consumer, type Producer, type SASLOptions } from "kafkajs";
+import type { Settings } from "../../config/index.ts";
+import { Batcher } from "./batcher.ts";
+
+export type KafkaSettings = Pick<
+	Settings,
+	| "KAFKA_HOSTS"
+	| "KAFKA_CLIENT_ID"
+	| "KAFKA_CONN_TIMEOUT"
+	| "KAFKA_SSL"
+	| "KAFKA_SSL_CA"
+	| "KAFKA_SSL_CERT"
+	| "KAFKA_SSL_KEY"
+	| "KAFKA_SSL_REJECT_UNAUTHORIZED"
+	| "KAFKA_SASL_MECHANISM"
+	| "KAFKA_SASL_USERNAME"
+	| "KAFKA_SASL_PASSWORD"
+	| "KAFKA_PRODUCER_BATCH_LINGER_MS"
+	| "KAFKA_PRODUCER_BUFFER_BYTES"
+	| "KAFKA_PRODUCER_MAX_REQUEST_SIZE"
+	| "KAFKA_CONSUMER_AUTO_OFFSET_RESET"
+	| "KAFKA_CONSUMER_TIMEOUT"
+	| "KAFKA_CONSUMER_COMMIT_INTERVAL_MS"
+	| "KAFKA_CONSUMER_AUTO_COMMIT_ENABLE"
+	| "KAFKA_CONSUMER_FETCH_MESSAGE_MAX_BYTES"
+>;
+
+/** What the rest of the project sees of logging: a message plus a data object. */
+export interface KafkaLog {
+	error(message: string, data?: object): void;
+	warn(message: string, data?: object): void;
+	info(message: string, data?: object): void;
+	debug(message: string, data?: object): void;
+}
+
+export interface OutgoingMessage {
+	key?: string | null;
+	value: string | Buffer;
+	headers?: Record<string, string>;
+}
+
+export interface IncomingMessage {
+	topic: string;
+	partition: number;
+	offset: string;
+	key: Buffer | null;
+	value: Buffer | null;
+	timestamp: string;
+}
+
+export interface TopicSpec {
+	topic: string;
+	partitions: number;
+}
+
+export interface ConsumeOptions {
+	groupId: string;
+	topics: string[];
+	/** Where a group without committed offsets starts; default KAFKA_CONSUMER_AUTO_OFFSET_RESET. */
+	fromBeginning?: boolean;
+	/**
+	 * Called once per message, in order per partition. The message's offset is committed only after
+	 * the returned promise resolves; a rejection makes the consumer retry the message.
+	 */
+	onMessage: (message: IncomingMessage) => Promise<void>;
+	/** Concurrent partitions handled at once (default 1). */
+	partitionsConsumedConcurrently?: number;
+}
+
+export interface KafkaConsumerHandle {
+	readonly groupId: string;
+	stop(): Promise<void>;
+}
+
+/** Thrown when a message is larger than KAFKA_PRODUCER_MAX_REQUEST_SIZE: retrying cannot help. */
+export class MessageTooLargeError extends Error {
+	constructor(size: number, limit: number) {
+		super(`message of ${size} bytes exceeds KAFKA_PRODUCER_MAX_REQUEST_SIZE (${limit})`);
+		this.name = "MessageTooLargeError";
+	}
+}
+
+/** kafkajs options from the settings. */
+export function kafkaConfig(settings: KafkaSettings, clientId: string) {
+	const brokers = settings.KAFKA_HOSTS.split(",").map(h => h.trim()).filter(Boolean);
+	const tls = settings.KAFKA_SSL
+		? {
+				rejectUnauthorized: settings.KAFKA_SSL_REJECT_UNAUTHORIZED,
+				ca: settings.KAFKA_SSL_CA ? [readFileSync(settings.KAFKA_SSL_CA, "utf8")] : undefined,
+				cert: settings.KAFKA_SSL_CERT ? readFileSync(settings.KAFKA_SSL_CERT, "utf8") : undefined,
+				key: settings.KAFKA_SSL_KEY ? readFileSync(settings.KAFKA_SSL_KEY, "utf8") : undefined
+			}
+		: undefined;
+	const sasl = settings.KAFKA_SASL_MECHANISM
+		? ({
+				mechanism: settings.KAFKA_SASL_MECHANISM,
+				username: settings.KAFKA_SASL_USERNAME ?? "",
+				password: settings.KAFKA_SASL_PASSWORD ?? ""
+			} as SASLOptions)
+		: undefined;
+	return {
+		brokers,
+		clientId,
+		ssl: tls,
+		sasl,
+		connectionTimeout: settings.KAFKA_CONN_TIMEOUT * 1000,
+		requestTimeout: Math.max(30000, settings.KAFKA_CONN_TIMEOUT * 1000),
+		retry: { initialRetryTime: 200, maxRetryTime: 5000, retries: 8 }
+	};
+}
+
+const LEVEL_NAMES: Record<number, keyof KafkaLog> = {
+	[logLevel.ERROR]: "error",
+	[logLevel.WARN]: "warn",
+	// kafkajs is chatty at INFO (joins, rebalances, every connect); those go to debug.
+	[logLevel.INFO]: "debug",
+	[logLevel.DEBUG]: "debug"
+};
+
+export class KafkaClient {
+	private readonly kafka: Kafka;
+	private readonly settings: KafkaSettings;
+	private readonly log: KafkaLog;
+	private producer: Producer | null = null;
+	private producerReady: Promise<Producer> | null = null;
+	private admin: Admin | null = null;
+	private readonly consumers = new Set<Consumer>();
+	private readonly batchers = new Map<string, Batcher<OutgoingMessage>>();
+	private producerConnected = false;
+	private closed = false;
+
+	constructor(settings: KafkaSettings, clientId: string, log: KafkaLog) {
+		this.settings = settings;
+		this.log = log;
+		this.kafka = new Kafka({
+			...kafkaConfig(settings, clientId),
+			logLevel: logLevel.INFO,
+			logCreator: () => entry => {
+				const method = LEVEL_NAMES[entry.level] ?? "debug";
+				const { message, ...extra } = entry.log;
+				this.log[method](`kafka: ${message}`, { namespace: entry.namespace, ...extra });
+			}
+		});
+	}
+
+	/** True while the producer holds a connection to the cluster. */
+	get connected(): boolean {
+		return this.producerConnected;
+	}
+
+	/** Connect the producer (done lazily by produce; call it to fail fast or to learn the health). */
+	async connect(): Promise<void> {
+		await this.getProducer();
+	}
+
+	private getProducer(): Promise<Producer> {
+		if (this.closed) return Promise.reject(new Error("Kafka client is closed"));
+		if (!this.producerReady) {
+			const producer = this.kafka.producer({
+				createPartitioner: Partitioners.DefaultPartitioner,
+				allowAutoTopicCreation: true,
+				idempotent: false,
+				retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5000 }
+			});
+			producer.on(producer.events.CONNECT, () => {
+				this.producerConnected = true;
+			});
+			producer.on(producer.events.DISCONNECT, () => {
+				this.producerConnected = false;
+			});
+			this.producer = producer;
+			this.producerReady = producer.connect().then(
+				() => producer,
+				err => {
+					this.producerReady = null;
+					this.producer = null;
+					throw err;
+				}
+			);
+		}
+		return this.producerReady;
+	}
+
+	/**
+	 * Send messages now (one request) and resolve when the cluster acknowledged them (acks=all).
+	 * Bypasses linger batching: use for single requests a caller waits on (feed).
+	 */
+	async send(topic: string, messages: OutgoingMessage[]): Promise<void> {
+		for (const m of messages) this.checkSize(m);
+		const producer = await this.getProducer();
+		await producer.send({ topic, acks: -1, messages: messages.map(m => ({ key: m.key ?? null, value: m.value, headers: m.headers })) });
+	}
+
+	/**
+	 * Queue one message for the topic's next batch (KAFKA_PRODUCER_BATCH_LINGER_MS) and resolve when
+	 * the batch was acknowledged.
+	 */
+	produce(topic: string, message: OutgoingMessage): Promise<void> {
+		try {
+			this.checkSize(message);
+		} catch (err) {
+			return Promise.reject(err);
+		}
+		let batcher = this.batchers.get(topic);
+		if (!batcher) {
+			batcher = new Batcher<OutgoingMessage>({
+				lingerMs: this.settings.KAFKA_PRODUCER_BATCH_LINGER_MS,
+				maxBytes: this.settings.KAFKA_PRODUCER_BUFFER_BYTES,
+				sizeOf: m => (typeof m.value === "string" ? Buffer.byteLength(m.value) : m.value.length) + 64,
+				flush: items => this.send(topic, items)
+			});
+			this.batchers.set(topic, batcher);
+		}
+		return batcher.add(message);
+	}
+
+	private checkSize(message: OutgoingMessage): void {
+		const size = typeof message.value === "string" ? Buffer.byteLength(message.value) : message.value.length;
+		if (size > this.settings.KAFKA_PRODUCER_MAX_REQUEST_SIZE) throw new MessageTooLargeError(size, this.settings.KAFKA_PRODUCER_MAX_REQUEST_SIZE);
+	}
+
+	private async getAdmin(): Promise<Admin> {
+		if (this.closed) throw new Error("Kafka client is closed");
+		if (!this.admin) {
+			const admin = this.kafka.admin();
+			await admin.connect();
+			this.admin = admin;
+		}
+		return this.admin;
+	}
+
+	/** Create missing topics and grow ones with fewer partitions than asked. Returns the topics created. */
+	async ensureTopics(specs: TopicSpec[]): Promise<string[]> {
+		const admin = await this.getAdmin();
+		const existing = new Set(await admin.listTopics());
+		const missing = specs.filter(s => !existing.has(s.topic));
+		if (missing.length) {
+			try {
+				await admin.createTopics({
+					waitForLeaders: true,
+					topics: missing.map(s => ({ topic: s.topic, numPartitions: s.partitions, replicationFactor: -1 }))
+				});
+			} catch (err) {
+				// Another node may have created it at the same moment.
+				if (!/already exists/i.test((err as Error).message)) throw err;
+			}
+		}
+		const present = specs.filter(s => existing.has(s.topic));
+		if (present.length) {
+			const meta = await admin.fetchTopicMetadata({ topics: present.map(s => s.topic) });
+			const grow = present
+				.map(s => ({ spec: s, have: meta.topics.find(t => t.name === s.topic)?.partitions.length ?? 0 }))
+				.filter(x => x.have < x.spec.partitions);
+			if (grow.length) {
+				await admin.createPartitions({ topicPartitions: grow.map(g => ({ topic: g.spec.topic, count: g.spec.partitions })) });
+				for (const g of grow) this.log.info("Kafka topic partitions raised", { topic: g.spec.topic, from: g.have, to: g.spec.partitions });
+			}
+		}
+		return missing.map(s => s.topic);
+	}
+
+	async listTopics(): Promise<string[]> {
+		const admin = await this.getAdmin();
+		return (await admin.listTopics()).sort();
+	}
+
+	/** Partition count of a topic, or 0 when it does not exist. */
+	async partitionCount(topic: string): Promise<number> {
+		const admin = await this.getAdmin();
+		if (!(await admin.listTopics()).includes(topic)) return 0;
+		const meta = await admin.fetchTopicMetadata({ topics: [topic] });
+		return meta.topics[0]?.partitions.length ?? 0;
+	}
+
+	/** Latest offset (high watermark) per partition. */
+	async topicEndOffsets(topic: string): Promise<Array<{ partition: number; high: string; low: string }>> {
+		const admin = await this.getAdmin();
+		const offsets = await admin.fetchTopicOffsets(topic);
+		return offsets.map(o => ({ partition: o.partition, high: o.high, low: o.low }));
+	}
+
+	/** Join a consumer group and hand each message to onMessage; offsets are committed after handling. */
+	async consume(opts: ConsumeOptions): Promise<KafkaConsumerHandle> {
+		if (this.closed) throw new Error("Kafka client is closed");
+		const s = this.settings;
+		const consumer = this.kafka.consumer({
+			groupId: opts.groupId,
+			maxWaitTimeInMs: Math.max(10, s.KAFKA_CONSUMER_TIMEOUT),
+			maxBytesPerPartition: s.KAFKA_CONSUMER_FETCH_MESSAGE_MAX_BYTES,
+			maxBytes: Math.max(s.KAFKA_CONSUMER_FETCH_MESSAGE_MAX_BYTES, 10 * 1024 * 1024),
+			sessionTimeout: 30000,
+			heartbeatInterval: 3000,
+			retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 5000 }
+		});
+		this.consumers.add(consumer);
+		await consumer.connect();
+		await consumer.subscribe({ topics: opts.topics, fromBeginning: opts.fromBeginning ?? s.KAFKA_CONSUMER_AUTO_OFFSET_RESET === "earliest" });
+		await consumer.run({
+			autoCommit: true,
+			autoCommitInterval: s.KAFKA_CONSUMER_AUTO_COMMIT_ENABLE ? s.KAFKA_CONSUMER_COMMIT_INTERVAL_MS : null,
+			autoCommitThreshold: s.KAFKA_CONSUMER_AUTO_COMMIT_ENABLE ? null : 1,
+			partitionsConsumedConcurrently: opts.partitionsConsumedConcurrently ?? 1,
+			eachMessage: async ({ topic, partition, message }) => {
+				await opts.onMessage({ topic, partition, offset: message.offset, key: message.key, value: message.value, timestamp: message.timestamp });
+			}
+		});
+		return {
+			groupId: opts.groupId,
+			stop: async () => {
+				if (!this.consumers.delete(consumer)) return;
+				await consumer.disconnect();
+			}
+		};
+	}
+
+	/** Flush pending batches, leave consumer groups (committing handled offsets) and disconnect. */
+	async close(): Promise<void> {
+		if (this.closed) return;
+		await Promise.allSettled([...this.batchers.values()].map(b => b.drain()));
+		this.closed = true;
+		const consumers = [...this.consumers];
+		this.consumers.clear();
+		await Promise.allSettled(consumers.map(c => c.disconnect()));
+		const producerReady = this.producerReady;
+		if (producerReady) await producerReady.then(p => p.disconnect()).catch(() => undefined);
+		if (this.admin) await this.admin.disconnect().catch(() => undefined);
+		this.producerConnected = false;
+	}
+}

@@ -1,0 +1,84 @@
+/**
+ * Stats for a component, in Scrapy Cluster's Redis layout (lib/stats): rolling STATS_TIMES windows and
+ * lifetime counts per counter, a heartbeat key per running instance, trims every STATS_CYCLE seconds
+ * and a dump to the log every STATS_DUMP seconds. Needs RedisMixin on the same service (`this.redis`).
+ */
+import { hostname } from "node:os";
+import type { Service, ServiceSchema } from "moleculer";
+import { defineMixin } from "./define.ts";
+import { settingsOf } from "../config/broker.ts";
+import { StatsCollector, type CounterSnapshot } from "../lib/stats/collector.ts";
+import { heartbeatInterval, heartbeatKey, newInstanceId, parseStatsTimes, statsBase } from "../lib/stats/keys.ts";
+import type { RedisMixinThis } from "./redis.mixin.ts";
+
+export interface StatsMixinOptions {
+	/** Component name in the keys: kafka-monitor, redis-monitor, crawler, rest. */
+	component: string;
+	/** Heartbeat key of an instance; default stats:<component>:self:<host>:<id>. */
+	heartbeatKey?: (host: string, id: string) => string;
+}
+
+export interface StatsMixinThis {
+	stats: StatsCollector;
+	statsInstanceId: string;
+	statsHeartbeatKey: string;
+	/** Count one event for each counter name (e.g. "total", "ScraperHandler"). Never throws. */
+	statsIncrement(...counters: string[]): Promise<void>;
+	/** Snapshot of every counter this instance has written. */
+	statsSnapshot(): Promise<Record<string, CounterSnapshot>>;
+	heartbeat(): Promise<void>;
+}
+
+type This = Service & RedisMixinThis & StatsMixinThis & { statsTimers: NodeJS.Timeout[] };
+
+export function StatsMixin(opts: StatsMixinOptions): Partial<ServiceSchema> {
+	return defineMixin<RedisMixinThis & StatsMixinThis & { statsTimers: NodeJS.Timeout[] }>({
+		methods: {
+			async statsIncrement(this: This, ...counters: string[]) {
+				try {
+					await this.stats.increment(...counters.map(c => statsBase(opts.component, c)));
+				} catch (err) {
+					this.logger.debug("Stats not recorded", { counters, error: (err as Error).message });
+				}
+			},
+			async statsSnapshot(this: This) {
+				const out: Record<string, CounterSnapshot> = {};
+				for (const base of this.stats.knownBases()) out[base] = await this.stats.snapshot(base);
+				return out;
+			},
+			async heartbeat(this: This) {
+				const timeout = settingsOf(this.broker).HEARTBEAT_TIMEOUT;
+				await this.redis.set(this.statsHeartbeatKey, String(Date.now() / 1000), "EX", timeout);
+			}
+		},
+		created(this: This) {
+			const settings = settingsOf(this.broker);
+			this.statsInstanceId = newInstanceId();
+			const host = hostname();
+			this.statsHeartbeatKey = opts.heartbeatKey ? opts.heartbeatKey(host, this.statsInstanceId) : heartbeatKey(opts.component, host, this.statsInstanceId);
+			this.stats = new StatsCollector(this.redis, parseStatsTimes(settings.STATS_TIMES), settings.STATS_CYCLE);
+			this.statsTimers = [];
+		},
+		started(this: This) {
+			const settings = settingsOf(this.broker);
+			const every = (seconds: number, what: string, fn: () => Promise<unknown>) => {
+				const timer = setInterval(() => {
+					fn().catch((err: Error) => this.logger.debug(`Stats ${what} failed`, { error: err.message }));
+				}, seconds * 1000);
+				timer.unref();
+				this.statsTimers.push(timer);
+			};
+			this.heartbeat().catch((err: Error) => this.logger.debug("Heartbeat failed", { error: err.message }));
+			every(heartbeatInterval(settings.HEARTBEAT_TIMEOUT), "heartbeat", () => this.heartbeat());
+			every(settings.STATS_CYCLE, "trim", () => this.stats.trim());
+			if (settings.STATS_DUMP > 0)
+				every(settings.STATS_DUMP, "dump", async () => this.logger.info(`${opts.component} stats dump`, { stats: await this.statsSnapshot() }));
+		},
+		async stopped(this: This) {
+			this.statsTimers.forEach(t => clearInterval(t));
+			this.statsTimers = [];
+			// Leave the cluster's node lists at once instead of after HEARTBEAT_TIMEOUT.
+			if (this.redis.status === "ready") await this.redis.del(this.statsHeartbeatKey).catch(() => undefined);
+		}
+	});
+}

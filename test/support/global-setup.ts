@@ -1,0 +1,20 @@
+/**
+ * Jest global setup: bring up the local data stack (Redis, ZooKeeper, Kafka) with the project's own
+ * script, the same one `npm start` and CI use. When everything already answered before, teardown
+ * leaves it running; otherwise teardown stops what this run started (unless KEEP_INFRA=1).
+ */
+import { spawnSync } from "node:child_process";
+import { resolve } from "node:path";
+
+export const INFRA_SCRIPT = resolve(__dirname, "../../scripts/infra.sh");
+
+export default function globalSetup(): void {
+	// Unit tests alone (npm run test:unit) need no data stack.
+	if (process.env.SC_TEST_NO_INFRA === "1") return;
+	const before = spawnSync("bash", [INFRA_SCRIPT, "status"], { stdio: "pipe", encoding: "utf8" });
+	const up = spawnSync("bash", [INFRA_SCRIPT, "up"], { stdio: ["ignore", "inherit", "inherit"], encoding: "utf8" });
+	if (up.status !== 0) throw new Error(`scripts/infra.sh up failed (exit ${up.status}); see the output above and .infra/logs/`);
+	process.env.SC_TEST_INFRA_STARTED = before.status === 0 ? "0" : "1";
+	// Tests use their own Redis database so a developer's running cluster (db 0) is left alone.
+	process.env.REDIS_DB ??= "9";
+}
