@@ -16,6 +16,7 @@
 # Knobs: INFRA_DIR (default <root>/.infra), KAFKA_CONTROLLER_PORT (default Kafka port + 1),
 #   KAFKA_HEAP_OPTS (default -Xms256m -Xmx512m), ZOOKEEPER_HEAP_OPTS (default -Xmx256m),
 #   INFRA_TIMEOUT (20 s per component), INFRA_KAFKA_TIMEOUT (60 s), INFRA_STOP_TIMEOUT (20 s).
+# shellcheck disable=SC2016,SC2034  # single-quoted bash -c bodies on purpose; H_*/P_* are read via namerefs
 set -euo pipefail
 
 SCRIPT_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
@@ -37,6 +38,7 @@ say() { printf 'infra: %s\n' "$*"; }
 err() { printf 'infra: error: %s\n' "$*" >&2; }
 rel() { case $1 in "$ROOT"/*) printf '%s' "${1#"$ROOT"/}" ;; *) printf '%s' "$1" ;; esac; }
 now() { printf '%s' "${EPOCHREALTIME/,/.}"; }
+usec() { local t=${EPOCHREALTIME/[.,]/}; printf '%s' "$((10#$t))"; }  # wall clock in microseconds
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1fs", b - a }'; }
 
 # ---------------------------------------------------------------- settings
@@ -71,6 +73,21 @@ load_settings() {
     fi
   done
   CPORT_kafka=${KAFKA_CONTROLLER_PORT:-$((P_kafka + 1))}
+  if ! [[ $CPORT_kafka =~ ^[0-9]+$ ]] || (( CPORT_kafka < 1 || CPORT_kafka > 65535 )); then
+    err "kafka: bad controller port '$CPORT_kafka' (KAFKA_CONTROLLER_PORT, default Kafka port + 1)"; exit 2
+  fi
+  # two local servers cannot share a port
+  local -A seen=()
+  for c in redis zookeeper kafka kafka-controller; do
+    local h p
+    if [[ $c == kafka-controller ]]; then h=$H_kafka p=$CPORT_kafka; else local -n hh=H_$c pp=P_$c; h=$hh p=$pp; fi
+    is_local "$h" || continue
+    if [[ -n ${seen[$p]:-} ]]; then
+      err "$c and ${seen[$p]} both want port $p; change $SET_redis / $SET_zookeeper / $SET_kafka (controller: KAFKA_CONTROLLER_PORT=$CPORT_kafka)"
+      exit 2
+    fi
+    seen[$p]=$c
+  done
 }
 
 is_local() {
@@ -96,15 +113,23 @@ probe_zookeeper() {
 }
 # A real metadata round trip; the broker is listed only once it is registered and unfenced.
 probe_kafka() {
-  if command -v kcat >/dev/null 2>&1; then
-    timeout 5 kcat -b "$1:$2" -L -m 3 2>/dev/null | grep -q ' broker [0-9]* at '
-  else
-    tcp_open "$1" "$2"
-  fi
+  tcp_open "$1" "$2" || return 1
+  command -v kcat >/dev/null 2>&1 || return 0
+  timeout 5 kcat -b "$1:$2" -L -m 3 2>/dev/null | grep -q ' broker [0-9]* at '
 }
 
 # ---------------------------------------------------------------- pid files
 pidfile() { printf '%s/%s.pid' "$RUN" "$1"; }
+addrfile() { printf '%s/%s.addr' "$RUN" "$1"; }   # addr:port the server was started on
+our_addr() { cat -- "$(addrfile "$1")" 2>/dev/null || true; }
+# alive = exists and is not a zombie (an exited server can stay a zombie for a while if
+# the reaper of orphans, pid 1, is slow; in this sandbox it takes up to ~2 s)
+alive() {
+  local st
+  kill -0 "$1" 2>/dev/null || return 1
+  st=$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null) || return 1
+  [[ $st != Z ]]
+}
 # marker that must appear in /proc/PID/cmdline, so a recycled pid is not taken for ours
 cmd_marker() {
   case $1 in redis) printf 'redis-server' ;; zookeeper) printf 'ZooKeeperServerMain' ;; kafka) printf 'kafka.Kafka' ;; esac
@@ -114,11 +139,11 @@ our_pid() {
   local f pid; f=$(pidfile "$1")
   [[ -f $f ]] || return 1
   pid=$(<"$f"); pid=${pid//[!0-9]/}
-  if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null \
+  if [[ -n $pid ]] && alive "$pid" \
      && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$(cmd_marker "$1")"; then
     printf '%s' "$pid"; return 0
   fi
-  rm -f -- "$f"; return 1
+  rm -f -- "$f" "$(addrfile "$1")"; return 1
 }
 
 # ---------------------------------------------------------------- install
@@ -175,10 +200,12 @@ cmd_install() {
 # ---------------------------------------------------------------- start
 # launch NAME CMD...: detached (own session, no stdin, output to its log), pid file written by the child
 launch() {
-  local name=$1; shift
+  local name=$1 where=$2; shift 2
   local f; f=$(pidfile "$name")
   rm -f -- "$f"
-  setsid -f bash -c 'echo $$ >"$0"; exec "$@"' "$f" "$@" </dev/null >>"$LOGS/$name.log" 2>&1
+  printf '%s\n' "$where" >"$(addrfile "$name")"
+  # 9>&-: the server must not inherit the lock fd (see lock), or it holds the lock forever
+  setsid -f bash -c 'echo $$ >"$0"; exec "$@"' "$f" "$@" </dev/null >>"$LOGS/$name.log" 2>&1 9>&-
   local i
   for ((i = 0; i < 100; i++)); do [[ -s $f ]] && return 0; sleep 0.02; done
   err "$name: did not start; see $(rel "$LOGS/$name.log")"; return 1
@@ -189,7 +216,7 @@ start_redis() {
   mkdir -p -- "$DATA/redis"
   bind=$addr; [[ $addr == 127.0.0.1 ]] && bind="127.0.0.1 -::1"
   # shellcheck disable=SC2086
-  launch redis redis-server --port "$port" --bind $bind --protected-mode yes --daemonize no \
+  launch redis "$addr:$port" redis-server --port "$port" --bind $bind --protected-mode yes --daemonize no \
     --dir "$DATA/redis" --dbfilename dump.rdb --save "3600 1 300 100 60 10000" --appendonly no \
     --logfile "$LOGS/redis.log"
 }
@@ -214,7 +241,7 @@ EOF
   local cp=$ZK_JAR
   [[ -f /usr/share/java/slf4j-simple.jar ]] && cp+=:/usr/share/java/slf4j-simple.jar
   # shellcheck disable=SC2086
-  launch zookeeper java ${ZOOKEEPER_HEAP_OPTS:--Xmx256m} -XX:+UseSerialGC -Djava.awt.headless=true \
+  launch zookeeper "$addr:$port" java ${ZOOKEEPER_HEAP_OPTS:--Xmx256m} -XX:+UseSerialGC -Djava.awt.headless=true \
     -Dorg.slf4j.simpleLogger.showDateTime=true \
     "-Dorg.slf4j.simpleLogger.dateTimeFormat=yyyy-MM-dd HH:mm:ss,SSS" -Dzookeeper.admin.enableServer=false \
     -cp "$cp" org.apache.zookeeper.server.ZooKeeperServerMain "$cfg"
@@ -250,6 +277,8 @@ default.replication.factor=1
 auto.create.topics.enable=true
 delete.topic.enable=true
 offsets.topic.replication.factor=1
+offsets.topic.num.partitions=5
+transaction.state.log.num.partitions=5
 transaction.state.log.replication.factor=1
 transaction.state.log.min.isr=1
 share.coordinator.state.topic.replication.factor=1
@@ -259,6 +288,11 @@ num.network.threads=2
 num.io.threads=4
 log.retention.hours=168
 EOF
+  local jv
+  jv=$(java -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')
+  if ! [[ $jv =~ ^[0-9]+ ]] || (( ${jv%%.*} < 17 )); then
+    err "kafka: Kafka 4.x needs Java 17 or newer; 'java' on PATH is $jv"; return 1
+  fi
   local JVM_OPTS; kafka_jvm_opts
   if [[ ! -f $dir/meta.properties ]]; then
     local id t0; t0=$(now)
@@ -269,13 +303,13 @@ EOF
     fi
     say "kafka: formatted $(rel "$dir") (cluster id $id) in $(since "$t0")"
   fi
-  launch kafka java "${JVM_OPTS[@]}" kafka.Kafka "$cfg"
+  launch kafka "$addr:$port" java "${JVM_OPTS[@]}" kafka.Kafka "$cfg"
 }
 
 # wait_ready NAME ADDR PORT TIMEOUT T0
 wait_ready() {
   local name=$1 addr=$2 port=$3 limit=$4 t0=$5 pid deadline
-  deadline=$(awk -v a="$t0" -v l="$limit" 'BEGIN { printf "%d", a + l }')
+  deadline=$(( 10#${t0/./} + limit * 1000000 ))
   while :; do
     if ! pid=$(our_pid "$name"); then
       err "$name: exited during start-up; see $(rel "$LOGS/$name.log")"
@@ -284,7 +318,7 @@ wait_ready() {
     if "probe_$name" "$addr" "$port"; then
       say "$name started (pid $pid) on $addr:$port in $(since "$t0")"; return 0
     fi
-    if (( ${EPOCHREALTIME%[.,]*} >= deadline )); then
+    if (( $(usec) >= deadline )); then
       err "$name: no answer on $addr:$port after ${limit}s (pid $pid still running); see $(rel "$LOGS/$name.log")"
       return 1
     fi
@@ -303,7 +337,7 @@ cmd_up() {
   cmd_install
   load_settings
   mkdir -p -- "$RUN" "$LOGS" "$DATA" "$CONF"
-  local c host port addr pid t0 rc=0 started=()
+  local c host port addr pid where rc=0 started=()
   declare -A T0
   # phase 1: decide and launch (Kafka first: it is the slow one); phase 2: wait for the launched ones
   for c in kafka zookeeper redis; do
@@ -312,6 +346,11 @@ cmd_up() {
     if ! is_local "$host"; then say "$c: $sv is not local; not starting it"; continue; fi
     addr=$(bind_addr "$host")
     if pid=$(our_pid "$c"); then
+      where=$(our_addr "$c")
+      if [[ -n $where && $where != "$addr:$port" ]]; then
+        err "$c: already running (pid $pid) on $where, but $sv asks for $addr:$port; run 'scripts/infra.sh down' first"
+        rc=1; continue
+      fi
       if "probe_$c" "$addr" "$port"; then say "$c: already running (pid $pid) on $addr:$port"; continue; fi
       say "$c: pid $pid is up but $addr:$port does not answer yet; waiting"
       T0[$c]=$(now); started+=("$c"); continue
@@ -348,28 +387,33 @@ cmd_down() {
       pids+=("$pid"); names+=("$c")
     else
       local -n hv=H_$c pv=P_$c
-      if is_local "$hv" && tcp_open "$(bind_addr "$hv")" "$pv"; then
+      if ! is_local "$hv"; then
+        say "$c: not local ($hv); nothing to stop"
+      elif tcp_open "$(bind_addr "$hv")" "$pv"; then
         say "$c: $(bind_addr "$hv"):$pv answers but was not started by infra.sh; leaving it"
       else
         say "$c: not running"
       fi
     fi
   done
-  local i j alive deadline=$(( ${EPOCHREALTIME%[.,]*} + STOP_TIMEOUT ))
-  for i in "${!pids[@]}"; do
-    pid=${pids[$i]} c=${names[$i]} alive=1
-    while (( ${EPOCHREALTIME%[.,]*} < deadline )); do
-      kill -0 "$pid" 2>/dev/null || { alive=0; break; }
-      sleep 0.1
+  # wait for all of them together, each line as soon as that one has exited
+  local i j left=${#pids[@]} deadline=$(( ${EPOCHREALTIME%[.,]*} + STOP_TIMEOUT ))
+  while ((left)) && (( ${EPOCHREALTIME%[.,]*} < deadline )); do
+    for i in "${!pids[@]}"; do
+      [[ -n ${pids[$i]} ]] || continue
+      if ! alive "${pids[$i]}"; then
+        say "${names[$i]} stopped (pid ${pids[$i]}) in $(since "$t0")"
+        rm -f -- "$(pidfile "${names[$i]}")" "$(addrfile "${names[$i]}")"; pids[i]=""; left=$((left - 1))
+      fi
     done
-    if ((alive)) && kill -0 "$pid" 2>/dev/null; then
-      kill -KILL "$pid" 2>/dev/null || true
-      for ((j = 0; j < 50; j++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-      say "$c: killed (pid $pid) after ${STOP_TIMEOUT}s without exiting on SIGTERM"
-    else
-      say "$c stopped (pid $pid) in $(since "$t0")"
-    fi
-    rm -f -- "$(pidfile "$c")"
+    if ((left)); then sleep 0.1; fi
+  done
+  for i in "${!pids[@]}"; do
+    [[ -n ${pids[$i]} ]] || continue
+    kill -KILL "${pids[$i]}" 2>/dev/null || true
+    for ((j = 0; j < 50; j++)); do alive "${pids[$i]}" || break; sleep 0.1; done
+    say "${names[$i]}: killed (pid ${pids[$i]}) after ${STOP_TIMEOUT}s without exiting on SIGTERM"
+    rm -f -- "$(pidfile "${names[$i]}")" "$(addrfile "${names[$i]}")"
   done
   if ((clean)); then
     rm -rf -- "$DATA" "$CONF"
@@ -380,7 +424,7 @@ cmd_down() {
 # ---------------------------------------------------------------- status / env
 cmd_status() {
   load_settings
-  local c host port addr pid rc=0
+  local c host port addr pid where rc=0
   for c in redis zookeeper kafka; do
     local -n hv=H_$c pv=P_$c sv=SET_$c
     host=$hv port=$pv
@@ -391,10 +435,15 @@ cmd_status() {
     fi
     addr=$(bind_addr "$host")
     if pid=$(our_pid "$c"); then
-      if "probe_$c" "$addr" "$port"; then say "$c: running (pid $pid) on $addr:$port"
+      where=$(our_addr "$c")
+      if [[ -n $where && $where != "$addr:$port" ]]; then
+        say "$c: running (pid $pid) on $where, but $sv asks for $addr:$port"; rc=1
+      elif "probe_$c" "$addr" "$port"; then say "$c: running (pid $pid) on $addr:$port"
       else say "$c: started (pid $pid) but $addr:$port does not answer; see $(rel "$LOGS/$c.log")"; rc=1; fi
     elif "probe_$c" "$addr" "$port"; then
       say "$c: external on $addr:$port (not started by infra.sh)"
+    elif tcp_open "$addr" "$port"; then
+      say "$c: $addr:$port is taken by something that is not a $c server ($sv)"; rc=1
     else
       say "$c: stopped ($addr:$port)"; rc=1
     fi
@@ -411,9 +460,10 @@ cmd_env() {
 usage() { sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 case ${1:-} in
-  install) lock; cmd_install ;;
+  install) lock; cmd_install; say "install: all there (Debian packages, Kafka $(kafka_version) in $(rel "$KAFKA_LIB"))" ;;
   up) cmd_up ;;
-  down) shift; cmd_down "${1:-}" ;;
+  down)
+    case ${2:-} in "" | --clean) cmd_down "${2:-}" ;; *) err "down: unknown option '$2' (only --clean)"; exit 2 ;; esac ;;
   reset) cmd_down --clean ;;
   status) cmd_status ;;
   env) cmd_env ;;

@@ -1,0 +1,33 @@
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import yaml from "js-yaml";
+
+const ROOT = resolve(__dirname, "../..");
+const COMPONENTS = ["ingest", "info", "stop", "expire", "stats", "zookeeper-admin", "crawler", "api"];
+
+type Compose = { services: Record<string, { build?: string; image?: string; environment?: Record<string, string> }> };
+
+describe("docker-compose.yml", () => {
+	it("parses with `docker compose config` when the docker compose client is present", () => {
+		const probe = spawnSync("docker", ["compose", "version"], { encoding: "utf8" });
+		if (probe.status !== 0) {
+			console.log("docker compose client not present: checked by the YAML test below only");
+			return;
+		}
+		const r = spawnSync("docker", ["compose", "config"], { cwd: ROOT, encoding: "utf8" });
+		expect(r.stderr).toBe("");
+		expect(r.status).toBe(0);
+	});
+
+	it("has the data stack and one container per component, configured by the same settings", () => {
+		const doc = yaml.load(readFileSync(resolve(ROOT, "docker-compose.yml"), "utf8")) as Compose;
+		for (const infra of ["redis", "zookeeper", "kafka"]) expect(doc.services[infra]?.image).toBeTruthy();
+		for (const name of COMPONENTS) {
+			const svc = doc.services[name]!;
+			expect(svc.build).toBe(".");
+			expect(svc.environment).toMatchObject({ TRANSPORTER: "redis://redis:6379", REDIS_HOST: "redis", KAFKA_HOSTS: "kafka:9092", ZOOKEEPER_HOSTS: "zookeeper:2181" });
+			expect(svc.environment!.SERVICES).toBe(name === "zookeeper-admin" ? "zookeeper" : name);
+		}
+	});
+});

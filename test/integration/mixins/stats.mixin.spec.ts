@@ -1,0 +1,67 @@
+import { hostname } from "node:os";
+import type { Redis } from "ioredis";
+import type { ServiceBroker } from "moleculer";
+import { RedisMixin } from "../../../mixins/redis.mixin.ts";
+import { StatsMixin, type StatsMixinThis } from "../../../mixins/stats.mixin.ts";
+import { testBroker, testSettings, uniqueName } from "../../support/cluster.ts";
+
+type StatsService = StatsMixinThis & { redis: Redis };
+
+describe("StatsMixin against the real Redis", () => {
+	let broker: ServiceBroker;
+	let svc: StatsService;
+	const component = uniqueName("it-component");
+
+	beforeAll(async () => {
+		broker = testBroker(testSettings({ STATS_TIMES: ["SECONDS_15_MINUTE", "SECONDS_1_HOUR"], HEARTBEAT_TIMEOUT: 30 }));
+		// Moleculer runs the last mixin's hooks first: RedisMixin goes after the mixins that use it.
+		svc = broker.createService({ name: "s", mixins: [StatsMixin({ component }), RedisMixin()] }) as unknown as StatsService;
+		await broker.start();
+	});
+	afterAll(async () => broker.stop());
+
+	it("keeps rolling windows and lifetime counts under the original's key names", async () => {
+		for (let i = 0; i < 5; i++) await svc.statsIncrement("total");
+		await Promise.all([svc.statsIncrement("total", "ScraperHandler"), svc.statsIncrement("fail")]);
+		const r = svc.redis;
+		expect(await r.zcard(`stats:${component}:total:900`)).toBe(6);
+		expect(await r.zcard(`stats:${component}:total:3600`)).toBe(6);
+		expect(await r.pfcount(`stats:${component}:total:lifetime`)).toBe(6);
+		expect(await r.zcard(`stats:${component}:ScraperHandler:900`)).toBe(1);
+		expect(await r.zcard(`stats:${component}:fail:3600`)).toBe(1);
+		// window keys expire if nobody writes them any more (no pile-up of dead hosts' keys)
+		const ttl = await r.ttl(`stats:${component}:total:900`);
+		expect(ttl).toBeGreaterThan(900);
+		expect(ttl).toBeLessThanOrEqual(910);
+		const snap = await svc.statsSnapshot();
+		expect(snap[`stats:${component}:total`]).toEqual({ "900": 6, "3600": 6, lifetime: 6 });
+	});
+
+	it("trims events older than the window", async () => {
+		const key = `stats:${component}:old:900`;
+		const now = Date.now() / 1000;
+		await svc.statsIncrement("old");
+		await svc.redis.zadd(key, now - 1000, "stale-event");
+		expect(await svc.redis.zcard(key)).toBe(2);
+		await svc.stats.trim();
+		expect(await svc.redis.zrange(key, 0, -1)).toHaveLength(1);
+		expect(await svc.redis.zrange(key, 0, -1)).not.toContain("stale-event");
+	});
+
+	it("keeps a heartbeat key per instance that expires after HEARTBEAT_TIMEOUT, removed at stop", async () => {
+		expect(svc.statsHeartbeatKey).toBe(`stats:${component}:self:${hostname()}:${svc.statsInstanceId}`);
+		const ttl = await svc.redis.ttl(svc.statsHeartbeatKey);
+		expect(ttl).toBeGreaterThan(0);
+		expect(ttl).toBeLessThanOrEqual(30);
+		const beat = Number(await svc.redis.get(svc.statsHeartbeatKey));
+		expect(Math.abs(beat - Date.now() / 1000)).toBeLessThan(10);
+
+		const other = testBroker(testSettings());
+		const watcher = other.createService({ name: "w", mixins: [RedisMixin()] }) as unknown as { redis: Redis };
+		await other.start();
+		const key = svc.statsHeartbeatKey;
+		await broker.stop();
+		expect(await watcher.redis.exists(key)).toBe(0);
+		await other.stop();
+	});
+});
