@@ -21,7 +21,7 @@ export interface SettingDefinition<T> {
 	/** Allowed values of a string setting, compared case-insensitively; the canonical spelling is kept. */
 	choices?: readonly string[];
 	/** Extra check run after parsing; returns an error text or null. */
-	check?: (value: T) => string | null;
+	check?(value: T): string | null;
 	/** Secret values are masked when settings are printed. */
 	secret?: boolean;
 }

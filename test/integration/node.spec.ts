@@ -1,7 +1,6 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { resolve } from "node:path";
-import type { ServiceBroker } from "moleculer";
-import { testBroker, testSettings, uniqueName } from "../support/cluster.ts";
+import { eventually, uniqueName } from "../support/cluster.ts";
 
 const ROOT = resolve(__dirname, "../..");
 const NODE = resolve(ROOT, "node_modules/.bin/node");
@@ -28,18 +27,22 @@ describe("cluster node start-up", () => {
 describe.each([
 	["Redis", "redis://127.0.0.1:6379"],
 	["Kafka", "kafka://127.0.0.1:9092"]
-])("nodes over the %s transporter", (_kind, transporter) => {
-	const brokers: ServiceBroker[] = [];
-	afterAll(async () => Promise.all(brokers.map(b => b.stop())));
-
+])("node processes over the %s transporter", (_kind, transporter) => {
 	it("find each other and call each other's actions", async () => {
-		const settings = testSettings({ TRANSPORTER: transporter, NAMESPACE: uniqueName("it-ns") });
-		const a = testBroker(settings, { nodeID: uniqueName("node-a"), transporter: settings.TRANSPORTER as never, namespace: settings.NAMESPACE });
-		const b = testBroker(settings, { nodeID: uniqueName("node-b"), transporter: settings.TRANSPORTER as never, namespace: settings.NAMESPACE });
-		brokers.push(a, b);
-		a.createService({ name: "echo", actions: { where: { handler: () => a.nodeID } } });
-		await Promise.all([a.start(), b.start()]);
-		await b.waitForServices("echo", 30000);
-		expect(await b.call("echo.where")).toBe(a.nodeID);
+		const namespace = uniqueName("it-ns");
+		const peer = resolve(ROOT, "test/support/transport-peer.ts");
+		const server = spawn(NODE, [peer, "server", transporter, namespace], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
+		try {
+			let out = "";
+			server.stdout.on("data", (d: Buffer) => (out += d.toString()));
+			expect(await eventually(() => out.includes("ready"), 30000)).toBe(true);
+			const client = spawnSync(NODE, [peer, "client", transporter, namespace], { cwd: ROOT, encoding: "utf8", timeout: 60000 });
+			expect(client.status).toBe(0);
+			const result = JSON.parse(client.stdout.trim()) as { answer: string; client: string };
+			expect(result.answer).toBe(`server-${server.pid}`);
+			expect(result.client).not.toBe(result.answer);
+		} finally {
+			server.kill("SIGTERM");
+		}
 	});
 });
