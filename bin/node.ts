@@ -3,7 +3,7 @@
  * TRANSPORTER, with the REPL when asked (`--repl`, or REPL=1; default: when stdin is a terminal).
  *   node bin/node.ts [--repl|--no-repl]
  */
-import { readdirSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { ServiceBroker, type ServiceSchema } from "moleculer";
@@ -14,7 +14,7 @@ import { transportKind } from "../lib/node/broker-options.ts";
 const SERVICES_DIR = resolve("services");
 
 function availableServices(): Map<string, string> {
-	const files = readdirSync(SERVICES_DIR).filter(f => f.endsWith(".service.ts"));
+	const files = existsSync(SERVICES_DIR) ? readdirSync(SERVICES_DIR).filter(f => f.endsWith(".service.ts")) : [];
 	return new Map(files.map(f => [basename(f, ".service.ts"), join(SERVICES_DIR, f)]));
 }
 

@@ -141,7 +141,10 @@ export class KafkaClient {
 			...kafkaConfig(settings, clientId),
 			logLevel: logLevel.INFO,
 			logCreator: () => entry => {
-				const method = LEVEL_NAMES[entry.level] ?? "debug";
+				let method = LEVEL_NAMES[entry.level] ?? "debug";
+				// kafkajs logs retriable protocol answers ("Response GroupCoordinator ... not available", rebalances)
+				// and failed handler calls (which it retries) as errors; they are warnings here.
+				if (method === "error" && /^(Response |Error when calling eachMessage)/.test(entry.log.message)) method = "warn";
 				const { message, ...extra } = entry.log;
 				this.log[method](`kafka: ${message}`, { namespace: entry.namespace, ...extra });
 			}
