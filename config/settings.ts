@@ -52,6 +52,13 @@ export const SETTING_DEFINITIONS = {
 	KAFKA_INCOMING_TOPIC: kafka.str("demo.incoming", "The topic API requests are read from (the REST service's KAFKA_PRODUCER_TOPIC)."),
 	KAFKA_INCOMING_PARTITIONS: kafka.int(4, "Partitions the incoming topic is created with when missing; ingest instances beyond this number sit idle.", { min: 1 }),
 	KAFKA_GROUP: kafka.str("demo-group", "Consumer group of the ingest service."),
+	PLUGINS: kafka.json<Record<string, number | null> | null>(null, "Re-rank or disable request kinds by handler name, e.g. {\"ZookeeperHandler\": null}; null keeps each kind's rank (crawl 100, action 200, stats 300, zookeeper 400).", {
+		nullable: true,
+		check: v =>
+			v === null || (typeof v === "object" && !Array.isArray(v) && Object.values(v).every(r => r === null || typeof r === "number"))
+				? null
+				: "expected an object mapping handler names (ScraperHandler, ActionHandler, StatsHandler, ZookeeperHandler) to a rank or null"
+	}),
 	KAFKA_TOPIC_PREFIX: kafka.str("demo", "Prefix of the outbound topics: <prefix>.crawled_firehose, <prefix>.outbound_firehose, ..."),
 	KAFKA_APPID_TOPICS: kafka.bool(false, "Also send results to <prefix>.crawled_<appid> / <prefix>.outbound_<appid>."),
 	KAFKA_BASE_64_ENCODE: kafka.bool(false, "Base64-encode the crawled body in crawled_firehose messages."),

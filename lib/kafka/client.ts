@@ -51,6 +51,8 @@ export interface IncomingMessage {
 	key: Buffer | null;
 	value: Buffer | null;
 	timestamp: string;
+	/** Tell the group this consumer is alive (call it while retrying a message for long). */
+	heartbeat(): Promise<void>;
 }
 
 export interface TopicSpec {
@@ -113,6 +115,15 @@ export function kafkaConfig(settings: KafkaSettings, clientId: string) {
 		retry: { initialRetryTime: 200, maxRetryTime: 5000, retries: 8 }
 	};
 }
+
+// kafkajs 2.2.4 schedules a timer with a negative delay in its request queue on every connection, which
+// Node 24 reports as a TimeoutNegativeWarning (harmless: the delay is clamped to 1 ms). Drop that one warning.
+const emitWarning = process.emitWarning.bind(process);
+process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+	const name = typeof warning === "string" ? (typeof rest[0] === "string" ? rest[0] : (rest[0] as { type?: string } | undefined)?.type) : warning.name;
+	if (name === "TimeoutNegativeWarning") return;
+	(emitWarning as (...args: unknown[]) => void)(warning, ...rest);
+}) as typeof process.emitWarning;
 
 const LEVEL_NAMES: Record<number, keyof KafkaLog> = {
 	[logLevel.ERROR]: "error",
@@ -287,6 +298,12 @@ export class KafkaClient {
 		return offsets.map(o => ({ partition: o.partition, high: o.high, low: o.low }));
 	}
 
+	/** Delete consumer groups that have no members (e.g. the throw-away group of a dump). */
+	async deleteGroups(groupIds: string[]): Promise<void> {
+		const admin = await this.getAdmin();
+		await admin.deleteGroups(groupIds);
+	}
+
 	/** Join a consumer group and hand each message to onMessage; offsets are committed after handling. */
 	async consume(opts: ConsumeOptions): Promise<KafkaConsumerHandle> {
 		if (this.closed) throw new Error("Kafka client is closed");
@@ -308,8 +325,8 @@ export class KafkaClient {
 			autoCommitInterval: s.KAFKA_CONSUMER_AUTO_COMMIT_ENABLE ? s.KAFKA_CONSUMER_COMMIT_INTERVAL_MS : null,
 			autoCommitThreshold: s.KAFKA_CONSUMER_AUTO_COMMIT_ENABLE ? null : 1,
 			partitionsConsumedConcurrently: opts.partitionsConsumedConcurrently ?? 1,
-			eachMessage: async ({ topic, partition, message }) => {
-				await opts.onMessage({ topic, partition, offset: message.offset, key: message.key, value: message.value, timestamp: message.timestamp });
+			eachMessage: async ({ topic, partition, message, heartbeat }) => {
+				await opts.onMessage({ topic, partition, offset: message.offset, key: message.key, value: message.value, timestamp: message.timestamp, heartbeat });
 			}
 		});
 		return {

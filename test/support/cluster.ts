@@ -3,7 +3,9 @@
  * says otherwise), quiet brokers, unique names so test files never collide, and bounded waiting.
  */
 import { randomBytes } from "node:crypto";
-import { ServiceBroker, type BrokerOptions } from "moleculer";
+import { Loggers, ServiceBroker, type BrokerOptions } from "moleculer";
+
+type LoggerOptions = NonNullable<ConstructorParameters<typeof Loggers.Base>[0]>;
 import { loadSettings, type SettingName, type Settings } from "../../config/index.ts";
 import { buildLogger } from "../../lib/logging/index.ts";
 
@@ -37,4 +39,39 @@ export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 100
 		value = await check();
 	}
 	return value;
+}
+
+export interface CapturedLine {
+	level: string;
+	module: string;
+	message: string;
+	data: Record<string, unknown>;
+}
+
+/** A Moleculer logger that keeps every line in memory, so tests can assert what was logged. */
+export function captureLogger(): { logger: Loggers.Base<LoggerOptions>; lines: CapturedLine[] } {
+	const lines: CapturedLine[] = [];
+	class Capture extends Loggers.Base<LoggerOptions> {
+		override getLogHandler(bindings: { mod?: string }): (level: string, args: unknown[]) => void {
+			return (level: string, args: unknown[]) => {
+				const [message, data] = args;
+				lines.push({ level, module: String(bindings.mod ?? ""), message: String(message), data: (data && typeof data === "object" ? data : {}) as Record<string, unknown> });
+			};
+		}
+	}
+	return { logger: new Capture({ level: "debug" }), lines };
+}
+
+/** Read the first `count` messages of a topic (from the beginning, in a throw-away group). */
+export async function readTopic(kafka: import("../../lib/kafka/client.ts").KafkaClient, topic: string, count: number, timeoutMs = 20000): Promise<string[]> {
+	const values: string[] = [];
+	const handle = await kafka.consume({
+		groupId: uniqueName("it-reader"),
+		topics: [topic],
+		fromBeginning: true,
+		onMessage: async m => void values.push(m.value?.toString("utf8") ?? "")
+	});
+	await eventually(() => values.length >= count, timeoutMs);
+	await handle.stop();
+	return values;
 }

@@ -1,0 +1,41 @@
+/**
+ * Redis key formats of the crawl frontier, as in Scrapy Cluster's Redis Keys section.
+ *   <spiderid>:<domain>:queue                 ZSET of requests, score = -priority
+ *   timeout:<spiderid>:<appid>:<crawlid>      STRING, the crawl's `expires` unix time
+ *   <spiderid>:dupefilter:<crawlid>           SET of request fingerprints
+ *   <spiderid>:blacklist                      SET of "<appid>||<crawlid>" (stopped/expired crawls)
+ * Spider ids never contain ':', so a queue key splits at its first and last ':' even when the domain
+ * has colons (an IPv6 address).
+ */
+import { getDomain } from "tldts";
+
+export const queueKey = (spiderid: string, domain: string): string => `${spiderid}:${domain}:queue`;
+export const queuePattern = (spiderid: string): string => `${spiderid}:*:queue`;
+export const timeoutKey = (spiderid: string, appid: string, crawlid: string): string => `timeout:${spiderid}:${appid}:${crawlid}`;
+export const dupefilterKey = (spiderid: string, crawlid: string): string => `${spiderid}:dupefilter:${crawlid}`;
+export const blacklistKey = (spiderid: string): string => `${spiderid}:blacklist`;
+export const blacklistMember = (appid: string, crawlid: string): string => `${appid}||${crawlid}`;
+
+export function parseQueueKey(key: string): { spiderid: string; domain: string } | null {
+	const first = key.indexOf(":");
+	if (first <= 0 || !key.endsWith(":queue")) return null;
+	const domain = key.slice(first + 1, key.length - ":queue".length);
+	return domain ? { spiderid: key.slice(0, first), domain } : null;
+}
+
+/**
+ * The throttling domain of a URL: its registered domain by the Public Suffix List (www.bbc.co.uk ->
+ * bbc.co.uk), or the host itself for IP addresses and single-label hosts such as localhost. Ports are
+ * ignored, as in the original. Returns null when the URL has no host.
+ */
+export function registeredDomain(url: string): string | null {
+	let host: string;
+	try {
+		host = new URL(url).hostname.toLowerCase();
+	} catch {
+		return null;
+	}
+	if (!host) return null;
+	const bare = host.startsWith("[") ? host.slice(1, -1) : host;
+	return getDomain(bare, { allowPrivateDomains: false }) ?? bare;
+}
