@@ -56,13 +56,12 @@ export class RequestSchema<T extends object = Record<string, unknown>> {
 		if (result !== true)
 			for (const e of result) issues.push({ type: e.type, field: e.field ?? "", message: e.message ?? e.type, actual: e.actual });
 		if (issues.length) return { ok: false, issues };
-		for (const [name, spec] of Object.entries(this.fields)) {
-			if (copy[name] !== undefined) continue;
-			// The custom length checker leaves a missing key behind as undefined: fill or drop it.
-			if (spec.default !== undefined) copy[name] = structuredClone(spec.default);
-			else delete copy[name];
-		}
-		return { ok: true, value: copy as T };
+		// The client's keys in their order, then the missing ones' defaults in schema order (as the original).
+		const value: Record<string, unknown> = {};
+		for (const key of Object.keys(input as object)) if (copy[key] !== undefined) value[key] = copy[key];
+		for (const [name, spec] of Object.entries(this.fields))
+			if (value[name] === undefined && spec.default !== undefined) value[name] = structuredClone(spec.default);
+		return { ok: true, value: value as T };
 	}
 }
 
