@@ -7,6 +7,7 @@
  * Spider ids never contain ':', so a queue key splits at its first and last ':' even when the domain
  * has colons (an IPv6 address).
  */
+import { domainToUnicode } from "node:url";
 import { getDomain } from "tldts";
 
 export const queueKey = (spiderid: string, domain: string): string => `${spiderid}:${domain}:queue`;
@@ -26,7 +27,8 @@ export function parseQueueKey(key: string): { spiderid: string; domain: string }
 /**
  * The throttling domain of a URL: its registered domain by the Public Suffix List (www.bbc.co.uk ->
  * bbc.co.uk), or the host itself for IP addresses and single-label hosts such as localhost. Ports are
- * ignored, as in the original. Returns null when the URL has no host.
+ * ignored, as in the original; internationalised names are given in Unicode (bücher.de, not xn--bcher-kva.de),
+ * as tldextract gives them. Returns null when the URL has no host.
  */
 export function registeredDomain(url: string): string | null {
 	let host: string;
@@ -37,5 +39,6 @@ export function registeredDomain(url: string): string | null {
 	}
 	if (!host) return null;
 	const bare = host.startsWith("[") ? host.slice(1, -1) : host;
-	return getDomain(bare, { allowPrivateDomains: false }) ?? bare;
+	const domain = getDomain(bare, { allowPrivateDomains: false }) ?? bare;
+	return domain.includes("xn--") ? domainToUnicode(domain) || domain : domain;
 }

@@ -86,7 +86,7 @@ export const uniqueStrings = (): ValidationRule => ({ type: "array", items: "str
 
 export const oneOf = (...values: string[]): ValidationRule => ({ type: "enum", values }) as ValidationRule;
 
-/** A one-line reason from issues, e.g. "appid: The 'appid' field length must be ...". */
+/** A one-line reason from issues: their messages joined, e.g. "The 'appid' field length must be ...". */
 export function describeIssues(issues: SchemaIssue[]): string {
 	return issues.map(i => i.message).join(" ");
 }

@@ -56,7 +56,8 @@ export const crawlKind: RequestKind<CrawlRequest> = {
 			unsafeIdReason("appid", request.appid),
 			unsafeIdReason("crawlid", request.crawlid),
 			spiderIdReason(request.spiderid),
-			...[...(request.allow_regex ?? []), ...(request.deny_regex ?? [])].map(regexReason)
+			...(request.allow_regex ?? []).map(p => regexReason("allow_regex", p)),
+			...(request.deny_regex ?? []).map(p => regexReason("deny_regex", p))
 		);
 	},
 	async handle(request, ctx) {
@@ -77,11 +78,11 @@ function urlReason(url: string): string | null {
 	return null;
 }
 
-function regexReason(pattern: string): string | null {
+function regexReason(field: string, pattern: string): string | null {
 	try {
 		new RegExp(pattern);
 		return null;
 	} catch (err) {
-		return `regular expression "${pattern.slice(0, 200)}" does not compile: ${(err as Error).message}`;
+		return `${field}: regular expression "${pattern.slice(0, 200)}" does not compile: ${(err as Error).message}`;
 	}
 }
