@@ -36,6 +36,8 @@ interface IngestMethods {
 
 /** Milliseconds between attempts to join the consumer group while Kafka is away at start. */
 const CONSUMER_START_RETRY_MS = 2000;
+/** Milliseconds a stopping ingest waits for a consumer that is still joining. */
+const STOP_WAIT_FOR_START_MS = 2000;
 
 const IngestService: ServiceSchema<ServiceSettingSchema, IngestMethods, IngestVars> = {
 	name: "ingest",
@@ -119,7 +121,7 @@ const IngestService: ServiceSchema<ServiceSettingSchema, IngestMethods, IngestVa
 				} catch (err) {
 					if (this.ingest.stopping) return;
 					this.logger.warn("Cannot join the incoming topic yet, retrying; check KAFKA_HOSTS", { kafka: s.KAFKA_HOSTS, error: (err as Error).message });
-					await new Promise(resolve => setTimeout(resolve, CONSUMER_START_RETRY_MS));
+					await new Promise(resolve => setTimeout(resolve, CONSUMER_START_RETRY_MS).unref());
 				}
 			}
 		}
@@ -137,7 +139,8 @@ const IngestService: ServiceSchema<ServiceSettingSchema, IngestMethods, IngestVa
 
 	async stopped() {
 		this.ingest.stopping = true;
-		await this.ingest.starting;
+		// A start still retrying an unreachable Kafka is not waited for: closing the client ends it.
+		await Promise.race([this.ingest.starting, new Promise(resolve => setTimeout(resolve, STOP_WAIT_FOR_START_MS).unref())]);
 		// Leaving the group waits for the message in hand and commits what was handled.
 		await this.ingest.consumer?.stop();
 		this.ingest.consumer = null;

@@ -112,7 +112,8 @@ export function kafkaConfig(settings: KafkaSettings, clientId: string) {
 		sasl,
 		connectionTimeout: settings.KAFKA_CONN_TIMEOUT * 1000,
 		requestTimeout: Math.max(30000, settings.KAFKA_CONN_TIMEOUT * 1000),
-		retry: { initialRetryTime: 200, maxRetryTime: 5000, retries: 8 }
+		// Bounded retries of one call; callers (ingest, feed) retry further on their own, cancellably.
+		retry: { initialRetryTime: 200, maxRetryTime: 2000, retries: 5 }
 	};
 }
 
@@ -124,6 +125,9 @@ process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
 	if (name === "TimeoutNegativeWarning") return;
 	(emitWarning as (...args: unknown[]) => void)(warning, ...rest);
 }) as typeof process.emitWarning;
+
+/** Longest wait for batched messages to be sent when the client closes. */
+export const CLOSE_FLUSH_TIMEOUT_MS = 5000;
 
 const LEVEL_NAMES: Record<number, keyof KafkaLog> = {
 	[logLevel.ERROR]: "error",
@@ -238,14 +242,23 @@ export class KafkaClient {
 		if (size > this.settings.KAFKA_PRODUCER_MAX_REQUEST_SIZE) throw new MessageTooLargeError(size, this.settings.KAFKA_PRODUCER_MAX_REQUEST_SIZE);
 	}
 
-	private async getAdmin(): Promise<Admin> {
-		if (this.closed) throw new Error("Kafka client is closed");
-		if (!this.admin) {
+	private adminReady: Promise<Admin> | null = null;
+
+	private getAdmin(): Promise<Admin> {
+		if (this.closed) return Promise.reject(new Error("Kafka client is closed"));
+		if (!this.adminReady) {
 			const admin = this.kafka.admin();
-			await admin.connect();
 			this.admin = admin;
+			this.adminReady = admin.connect().then(
+				() => admin,
+				err => {
+					this.adminReady = null;
+					this.admin = null;
+					throw err;
+				}
+			);
 		}
-		return this.admin;
+		return this.adminReady;
 	}
 
 	/** Create missing topics and grow ones with fewer partitions than asked. Returns the topics created. */
@@ -338,17 +351,23 @@ export class KafkaClient {
 		};
 	}
 
-	/** Flush pending batches, leave consumer groups (committing handled offsets) and disconnect. */
+	/**
+	 * Flush pending batches (for at most CLOSE_FLUSH_TIMEOUT_MS), leave consumer groups (committing handled
+	 * offsets) and disconnect. Never waits for a connection attempt still retrying an unreachable broker.
+	 */
 	async close(): Promise<void> {
 		if (this.closed) return;
-		await Promise.allSettled([...this.batchers.values()].map(b => b.drain()));
+		let timer: NodeJS.Timeout | undefined;
+		await Promise.race([
+			Promise.allSettled([...this.batchers.values()].map(b => b.drain())),
+			new Promise(resolve => (timer = setTimeout(resolve, CLOSE_FLUSH_TIMEOUT_MS)))
+		]);
+		clearTimeout(timer);
 		this.closed = true;
 		const consumers = [...this.consumers];
 		this.consumers.clear();
 		await Promise.allSettled(consumers.map(c => c.disconnect()));
-		const producerReady = this.producerReady;
-		if (producerReady) await producerReady.then(p => p.disconnect()).catch(() => undefined);
-		if (this.admin) await this.admin.disconnect().catch(() => undefined);
+		await Promise.allSettled([this.producer?.disconnect(), this.admin?.disconnect()]);
 		this.producerConnected = false;
 	}
 }

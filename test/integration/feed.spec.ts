@@ -7,7 +7,7 @@ import { resolve } from "node:path";
 import { Errors, type ServiceBroker } from "moleculer";
 import { KafkaClient } from "../../lib/kafka/client.ts";
 import CrawlService from "../../services/crawl.service.ts";
-import { eventually, readTopic, testBroker, testSettings, uniqueName } from "../support/cluster.ts";
+import { eventually, readTopic, stopChild, testBroker, testSettings, uniqueName } from "../support/cluster.ts";
 
 const ROOT = resolve(__dirname, "../..");
 const NODE = resolve(ROOT, "node_modules/.bin/node");
@@ -76,7 +76,7 @@ describe("feeding requests", () => {
 			node.stdin.write("quit\n");
 			expect(await eventually(() => node.exitCode !== null, 20000)).toBe(true);
 		} finally {
-			node.kill("SIGKILL");
+			await stopChild(node, "SIGKILL");
 		}
 	});
 

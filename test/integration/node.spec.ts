@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from "node:child_process";
 import { resolve } from "node:path";
-import { eventually, uniqueName } from "../support/cluster.ts";
+import { eventually, stopChild, uniqueName } from "../support/cluster.ts";
 
 const ROOT = resolve(__dirname, "../..");
 const NODE = resolve(ROOT, "node_modules/.bin/node");
@@ -42,7 +42,7 @@ describe.each([
 			expect(result.answer).toBe(`server-${server.pid}`);
 			expect(result.client).not.toBe(result.answer);
 		} finally {
-			server.kill("SIGTERM");
+			await stopChild(server);
 		}
 	});
 });

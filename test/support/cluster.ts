@@ -75,3 +75,13 @@ export async function readTopic(kafka: import("../../lib/kafka/client.ts").Kafka
 	await handle.stop();
 	return values;
 }
+
+/** Stop a spawned process and wait until it is gone (SIGKILL after `graceMs`), so no handle outlives a test. */
+export async function stopChild(child: import("node:child_process").ChildProcess, signal: NodeJS.Signals = "SIGTERM", graceMs = 10000): Promise<void> {
+	if (child.exitCode !== null || child.signalCode !== null) return;
+	const exited = new Promise<void>(resolve => child.once("exit", () => resolve()));
+	child.kill(signal);
+	const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+	await exited;
+	clearTimeout(timer);
+}
