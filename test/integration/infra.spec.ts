@@ -28,6 +28,21 @@ describe("scripts/infra.sh (the local data stack)", () => {
 		expect(r.stdout).not.toMatch(/ started /);
 	});
 
+	it("starts nothing for hosts that are not local (the cluster then uses those servers)", () => {
+		const before = pids();
+		const r = spawnSync("bash", ["scripts/infra.sh", "up"], {
+			cwd: ROOT,
+			encoding: "utf8",
+			timeout: 60000,
+			env: { ...process.env, REDIS_HOST: "redis.invalid", KAFKA_HOSTS: "kafka.invalid:9092", ZOOKEEPER_HOSTS: "zk.invalid:2181" }
+		});
+		expect(r.status).toBe(0);
+		expect(r.stdout).toContain("REDIS_HOST/REDIS_PORT=redis.invalid:6379 is not local; not starting it");
+		expect(r.stdout).toContain("KAFKA_HOSTS=kafka.invalid:9092 is not local; not starting it");
+		expect(r.stdout).toContain("ZOOKEEPER_HOSTS=zk.invalid:2181 is not local; not starting it");
+		expect(pids()).toEqual(before);
+	});
+
 	it("prints the effective hosts", () => {
 		const r = infra("env");
 		expect(r.status).toBe(0);
