@@ -16,6 +16,21 @@ export const timeoutKey = (spiderid: string, appid: string, crawlid: string): st
 export const dupefilterKey = (spiderid: string, crawlid: string): string => `${spiderid}:dupefilter:${crawlid}`;
 export const blacklistKey = (spiderid: string): string => `${spiderid}:blacklist`;
 export const blacklistMember = (appid: string, crawlid: string): string => `${appid}||${crawlid}`;
+/** SET of the spider's domain queue keys, so crawlers find queues without scanning the keyspace. */
+export const queueRegistryKey = (spiderid: string): string => `${spiderid}:queues`;
+/** Counter giving equal-priority requests their first-in first-out order. */
+export const sequenceKey = (spiderid: string): string => `${spiderid}:queue_seq`;
+/** ZSET of requests popped and not yet acknowledged, scored by lease expiry. */
+export const leasesKey = (spiderid: string): string => `${spiderid}:leases`;
+export const domainMaxPagesKey = (spiderid: string, domain: string, crawlid: string): string => `${spiderid}:domain_max_page_filter:${domain}:${crawlid}`;
+export const globalPageCountKey = (spiderid: string, domain: string, crawlid: string): string => `${spiderid}:global_page_count_filter:${domain}:${crawlid}`;
+export const throttleWindowKey = (throttleKey: string): string => `${throttleKey}:throttle_window`;
+export const throttleTimeKey = (throttleKey: string): string => `${throttleKey}:throttle_time`;
+
+/** Throttle key of the four styles: [spider:][ip:]domain (SCHEDULER_TYPE_ENABLED, SCHEDULER_IP_ENABLED). */
+export function throttleKey(domain: string, opts: { spiderid?: string | null; ip?: string | null }): string {
+	return `${opts.spiderid ? `${opts.spiderid}:` : ""}${opts.ip ? `${opts.ip}:` : ""}${domain}`;
+}
 
 export function parseQueueKey(key: string): { spiderid: string; domain: string } | null {
 	const first = key.indexOf(":");

@@ -1,0 +1,113 @@
+/**
+ * The frontier's Redis Lua scripts: every step that several crawler processes may race on is one
+ * atomic script, so N crawlers on N machines never exceed a throttle together and never receive the
+ * same request twice.
+ */
+
+/**
+ * Enqueue one request (seed or follow-up).
+ * KEYS: 1 queue, 2 queue registry, 3 sequence counter, 4 dupefilter, 5 crawl blacklist,
+ *       6 domain_max_pages counter, 7 global page counter
+ * ARGV: 1 member, 2 priority, 3 fingerprint ("" = no dupefilter), 4 DUPEFILTER_TIMEOUT,
+ *       5 blacklist member ("" = no check), 6 domain_max_pages (0 = none), 7 its timeout,
+ *       8 GLOBAL_PAGE_PER_DOMAIN_LIMIT (0 = none), 9 its timeout
+ * Returns "queued", "duplicate", "blacklisted", "domain_max_pages" or "global_limit".
+ * Scores keep priority order and, among equal priorities, first-in first-out: score =
+ * -priority + (seq mod 1e8) * 1e-9.
+ */
+export const ENQUEUE_LUA = `
+if ARGV[5] ~= '' and redis.call('SISMEMBER', KEYS[5], ARGV[5]) == 1 then return 'blacklisted' end
+if ARGV[3] ~= '' then
+  local added = redis.call('SADD', KEYS[4], ARGV[3])
+  redis.call('EXPIRE', KEYS[4], tonumber(ARGV[4]))
+  if added == 0 then return 'duplicate' end
+end
+local function limited(key, limit, timeout, always_expire)
+  if limit <= 0 then return false end
+  local value = tonumber(redis.call('GET', key) or '0')
+  if value >= limit then
+    if always_expire then redis.call('EXPIRE', key, timeout) end
+    return true
+  end
+  value = redis.call('INCR', key)
+  redis.call('EXPIRE', key, timeout)
+  return value >= limit
+end
+if limited(KEYS[6], tonumber(ARGV[6]), tonumber(ARGV[7]), true) then return 'domain_max_pages' end
+if limited(KEYS[7], tonumber(ARGV[8]), tonumber(ARGV[9]), false) then return 'global_limit' end
+local seq = redis.call('INCR', KEYS[3])
+local score = -tonumber(ARGV[2]) + (seq % 100000000) * 1e-9
+redis.call('ZADD', KEYS[1], score, ARGV[1])
+redis.call('SADD', KEYS[2], KEYS[1])
+return 'queued'
+`;
+
+/**
+ * Pop the best request of a domain queue if its throttle allows, and lease it.
+ * KEYS: 1 queue, 2 throttle window (ZSET of hit times), 3 moderation key (next allowed time),
+ *       4 leases (ZSET, score = lease expiry)
+ * ARGV: 1 now (s), 2 window (s), 3 limit, 4 moderated (1/0), 5 lease expiry (s), 6 unique hit id
+ * Returns {0} empty queue, {1, retry_at} throttled, {2, member, score, lease} popped.
+ * Unlike the original, a check on an empty queue consumes no hit.
+ * Moderation spreads `limit` pops evenly over `window`. The next slot is anchored on the schedule,
+ * not on the actual pop time, so polling latency does not make the rate drift (the original's
+ * issue #47): a pop up to one interval late keeps the schedule; after a longer pause the schedule
+ * restarts one interval after the pop (no bursts).
+ */
+export const POP_LUA = `
+local now = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local limit = tonumber(ARGV[3])
+local head = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+if #head == 0 then return {0} end
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. tostring(now - window))
+local count = redis.call('ZCARD', KEYS[2])
+if count >= limit then
+  local oldest = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+  return {1, tostring(tonumber(oldest[2]) + window)}
+end
+local ttl = math.ceil(2 * window) + 1
+if ARGV[4] == '1' and limit > 1 then
+  local interval = window / limit
+  local next_at = tonumber(redis.call('GET', KEYS[3]) or '0')
+  if now < next_at then return {1, tostring(next_at)} end
+  local following = now + interval
+  if now - next_at <= interval then following = next_at + interval end
+  redis.call('SET', KEYS[3], tostring(following), 'EX', ttl)
+end
+redis.call('ZADD', KEYS[2], now, ARGV[6])
+redis.call('EXPIRE', KEYS[2], ttl)
+redis.call('ZREM', KEYS[1], head[1])
+local lease = KEYS[1] .. '\\n' .. head[2] .. '\\n' .. head[1]
+redis.call('ZADD', KEYS[4], tonumber(ARGV[5]), lease)
+return {2, head[1], head[2], lease}
+`;
+
+/**
+ * Return expired leases to their queues (their crawler died).
+ * KEYS: 1 leases, 2 queue registry.  ARGV: 1 now, 2 max leases to return.
+ * Returns the number returned.
+ */
+export const REAP_LUA = `
+local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+for _, lease in ipairs(expired) do
+  local first = string.find(lease, '\\n', 1, true)
+  local second = string.find(lease, '\\n', first + 1, true)
+  local queue = string.sub(lease, 1, first - 1)
+  local score = string.sub(lease, first + 1, second - 1)
+  local member = string.sub(lease, second + 1)
+  redis.call('ZADD', queue, score, member)
+  redis.call('SADD', KEYS[2], queue)
+  redis.call('ZREM', KEYS[1], lease)
+end
+return #expired
+`;
+
+/**
+ * Forget a queue in the registry when it is empty (atomic against a concurrent enqueue).
+ * KEYS: 1 queue, 2 registry.  Returns 1 when removed.
+ */
+export const FORGET_EMPTY_LUA = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return redis.call('SREM', KEYS[2], KEYS[1]) end
+return 0
+`;

@@ -1,0 +1,133 @@
+/**
+ * The frontier's Lua scripts against the real Redis: filters at enqueue, priority then FIFO order,
+ * the cluster-wide throttle under concurrent poppers on separate connections, leases and their return.
+ */
+import { Redis } from "ioredis";
+import { Frontier, type EnqueueOptions, type FrontierRequest, type ThrottleSpec } from "../../../lib/frontier/frontier.ts";
+import { blacklistKey, leasesKey, queueKey, queueRegistryKey } from "../../../lib/frontier/keys.ts";
+import { redisOptions } from "../../../lib/redis/client.ts";
+import { testSettings, uniqueName } from "../../support/cluster.ts";
+
+const OPTS: EnqueueOptions = { dupefilterTimeout: 600, checkBlacklist: true, domainMaxPagesTimeout: 600, globalPageLimit: null, globalPageLimitTimeout: 600 };
+
+describe("frontier (Redis Lua scripts)", () => {
+	const settings = testSettings();
+	const connections: Redis[] = [];
+	const connect = async () => {
+		const r = new Redis(redisOptions(settings, "it-frontier"));
+		await r.connect();
+		connections.push(r);
+		return r;
+	};
+	let redis: Redis;
+	let frontier: Frontier;
+	let spider: string;
+	const req = (over: Partial<FrontierRequest> = {}): FrontierRequest => ({ url: "http://a.example.com/", appid: "app", crawlid: "c1", spiderid: spider, priority: 1, maxdepth: 0, expires: 0, ...over });
+
+	beforeAll(async () => {
+		redis = await connect();
+		frontier = new Frontier(redis);
+	});
+	beforeEach(() => {
+		spider = uniqueName("fr").replace(/-/g, "_");
+	});
+	afterEach(async () => {
+		const keys = await redis.keys(`*${spider}*`);
+		if (keys.length) await redis.del(...keys);
+	});
+	afterAll(async () => Promise.all(connections.map(c => c.quit())));
+
+	it("pops by priority, and first-in first-out among equal priorities", async () => {
+		const urls = ["http://example.com/b", "http://example.com/a", "http://example.com/d", "http://example.com/c"];
+		for (const url of urls) await frontier.enqueue(req({ url, crawlid: "c1" }), "example.com", OPTS);
+		await frontier.enqueue(req({ url: "http://example.com/high", priority: 50 }), "example.com", OPTS);
+		const throttle: ThrottleSpec = { key: `${spider}:example.com`, window: 60, limit: 100, moderated: false };
+		const order: string[] = [];
+		for (let i = 0; i < 6; i++) {
+			const r = await frontier.pop(spider, "example.com", throttle, 60);
+			if (r.kind === "popped") order.push(r.request.url);
+			else order.push(r.kind);
+		}
+		expect(order).toEqual(["http://example.com/high", ...urls, "empty"]);
+		expect(await redis.sismember(queueRegistryKey(spider), queueKey(spider, "example.com"))).toBe(1);
+	});
+
+	it("drops duplicates per crawlid, blacklisted crawls and pages past domain_max_pages; seeds skip them", async () => {
+		expect(await frontier.enqueue(req({ crawlid: "c1" }), "example.com", { ...OPTS, fingerprint: "fp1" })).toBe("queued");
+		expect(await frontier.enqueue(req({ crawlid: "c1" }), "example.com", { ...OPTS, fingerprint: "fp1" })).toBe("duplicate");
+		// a new crawlid may crawl the same page again
+		expect(await frontier.enqueue(req({ crawlid: "c2" }), "example.com", { ...OPTS, fingerprint: "fp1" })).toBe("queued");
+		expect(await redis.ttl(`${spider}:dupefilter:c1`)).toBeGreaterThan(590);
+
+		await redis.sadd(blacklistKey(spider), "app||stopped");
+		expect(await frontier.enqueue(req({ crawlid: "stopped" }), "example.com", OPTS)).toBe("blacklisted");
+		await frontier.enqueueSeed(req({ crawlid: "stopped" }), "example.com", null);
+
+		// domain_max_pages 3: two links pass (with the seed: 3 pages), then the domain is full for that crawl
+		const limited = (i: number) => frontier.enqueue(req({ crawlid: "lim", url: `http://example.com/${i}`, domain_max_pages: 3 }), "example.com", OPTS);
+		expect([await limited(1), await limited(2), await limited(3), await limited(4)]).toEqual(["queued", "queued", "domain_max_pages", "domain_max_pages"]);
+		const global = (i: number) => frontier.enqueue(req({ crawlid: "g", url: `http://example.com/g${i}` }), "example.com", { ...OPTS, globalPageLimit: 2 });
+		expect([await global(1), await global(2)]).toEqual(["queued", "global_limit"]);
+	});
+
+	it("never lets concurrent crawlers exceed the throttle together, nor hand one request out twice", async () => {
+		for (let i = 0; i < 50; i++) await frontier.enqueue(req({ url: `http://t.example.com/${i}` }), "example.com", OPTS);
+		const poppers = await Promise.all(Array.from({ length: 5 }, () => connect()));
+		const throttle: ThrottleSpec = { key: `${spider}:example.com`, window: 2, limit: 7, moderated: false };
+		const got: string[] = [];
+		await Promise.all(
+			poppers.map(async conn => {
+				const f = new Frontier(conn);
+				for (let i = 0; i < 20; i++) {
+					const r = await f.pop(spider, "example.com", throttle, 60);
+					if (r.kind === "popped") got.push(r.request.url);
+				}
+			})
+		);
+		expect(got).toHaveLength(7);
+		expect(new Set(got).size).toBe(7);
+		expect(await redis.zcard(queueKey(spider, "example.com"))).toBe(43);
+		expect(await redis.zcard(leasesKey(spider))).toBe(7);
+	});
+
+	it("moderation spreads the hits over the window; a check on an empty queue uses no hit", async () => {
+		const throttle: ThrottleSpec = { key: `${spider}:mod.example.com`, window: 1, limit: 4, moderated: true };
+		expect((await frontier.pop(spider, "mod.example.com", throttle, 60)).kind).toBe("empty");
+		for (let i = 0; i < 10; i++) await frontier.enqueue(req({ url: `http://mod.example.com/${i}` }), "mod.example.com", OPTS);
+		const first = await frontier.pop(spider, "mod.example.com", throttle, 60, 1000);
+		expect(first.kind).toBe("popped");
+		const second = await frontier.pop(spider, "mod.example.com", throttle, 60, 1000.1);
+		expect(second).toEqual({ kind: "throttled", retryAt: 1000.25 });
+		expect((await frontier.pop(spider, "mod.example.com", throttle, 60, 1000.25)).kind).toBe("popped");
+		// the next slot is anchored on the schedule (1000.5), not on a late pop time
+		expect((await frontier.pop(spider, "mod.example.com", throttle, 60, 1000.52)).kind).toBe("popped");
+		expect(await frontier.pop(spider, "mod.example.com", throttle, 60, 1000.6)).toEqual({ kind: "throttled", retryAt: 1000.75 });
+	});
+
+	it("returns the requests of a dead crawler to their queue when their lease expires; acknowledged ones stay done", async () => {
+		for (let i = 0; i < 3; i++) await frontier.enqueue(req({ url: `http://l.example.com/${i}` }), "example.com", OPTS);
+		const throttle: ThrottleSpec = { key: `${spider}:example.com`, window: 60, limit: 100, moderated: false };
+		const a = await frontier.pop(spider, "example.com", throttle, 30, 2000);
+		const b = await frontier.pop(spider, "example.com", throttle, 30, 2000);
+		if (a.kind !== "popped" || b.kind !== "popped") throw new Error("expected two pops");
+		await frontier.ack(spider, a.lease);
+		expect(await frontier.reap(spider, 2010)).toBe(0);
+		expect(await frontier.reap(spider, 2031)).toBe(1);
+		expect(await redis.zcard(leasesKey(spider))).toBe(0);
+		const members = await redis.zrange(queueKey(spider, "example.com"), 0, -1);
+		expect(members.map(m => (JSON.parse(m) as FrontierRequest).url).sort()).toEqual([b.request.url, "http://l.example.com/2"].sort());
+		// it keeps its place: same score as before
+		expect(Number(await redis.zscore(queueKey(spider, "example.com"), b.member))).toBeCloseTo(b.score, 9);
+	});
+
+	it("knows queues through the registry, registers queues written by others, forgets empty ones", async () => {
+		await redis.zadd(queueKey(spider, "legacy.org"), -1, JSON.stringify(req({ url: "http://legacy.org/" })));
+		expect(await frontier.queueKeys(spider)).toEqual([]);
+		expect(await frontier.registerExistingQueues(spider)).toBe(1);
+		expect(await frontier.queueKeys(spider)).toEqual([queueKey(spider, "legacy.org")]);
+		expect(await frontier.forgetIfEmpty(spider, queueKey(spider, "legacy.org"))).toBe(false);
+		await redis.del(queueKey(spider, "legacy.org"));
+		expect(await frontier.forgetIfEmpty(spider, queueKey(spider, "legacy.org"))).toBe(true);
+		expect(await frontier.queueKeys(spider)).toEqual([]);
+	});
+});
