@@ -7,6 +7,7 @@ import { hostname } from "node:os";
 import type { Service, ServiceSchema } from "moleculer";
 import { defineMixin } from "./define.ts";
 import { settingsOf } from "../config/broker.ts";
+import type { Settings } from "../config/index.ts";
 import { StatsCollector, type CounterSnapshot } from "../lib/stats/collector.ts";
 import { heartbeatInterval, heartbeatKey, newInstanceId, parseStatsTimes, statsBase } from "../lib/stats/keys.ts";
 import type { RedisMixinThis } from "./redis.mixin.ts";
@@ -14,14 +15,19 @@ import type { RedisMixinThis } from "./redis.mixin.ts";
 export interface StatsMixinOptions {
 	/** Component name in the keys: kafka-monitor, redis-monitor, crawler, rest. */
 	component: string;
-	/** Heartbeat key of an instance; default stats:<component>:self:<host>:<id>. */
-	heartbeatKey?: (host: string, id: string) => string;
+	/**
+	 * Heartbeat keys of an instance; default [stats:<component>:self:<host>:<id>]. (A crawler beats once
+	 * per spider type: stats:crawler:<host>:<spiderid>:<id>.)
+	 */
+	heartbeatKeys?: (host: string, id: string, settings: Settings) => string[];
 }
 
 export interface StatsMixinThis {
 	stats: StatsCollector;
 	statsInstanceId: string;
+	/** The first heartbeat key (all of them: statsHeartbeatKeys). */
 	statsHeartbeatKey: string;
+	statsHeartbeatKeys: string[];
 	/** Count one event for each counter name (e.g. "total", "ScraperHandler"). Never throws. */
 	statsIncrement(...counters: string[]): Promise<void>;
 	/** Snapshot of every counter this instance has written. */
@@ -48,14 +54,17 @@ export function StatsMixin(opts: StatsMixinOptions): Partial<ServiceSchema> {
 			},
 			async heartbeat(this: This) {
 				const timeout = settingsOf(this.broker).HEARTBEAT_TIMEOUT;
-				await this.redis.set(this.statsHeartbeatKey, String(Date.now() / 1000), "EX", timeout);
+				const pipeline = this.redis.pipeline();
+				for (const key of this.statsHeartbeatKeys) pipeline.set(key, String(Date.now() / 1000), "EX", timeout);
+				await pipeline.exec();
 			}
 		},
 		created(this: This) {
 			const settings = settingsOf(this.broker);
 			this.statsInstanceId = newInstanceId();
 			const host = hostname();
-			this.statsHeartbeatKey = opts.heartbeatKey ? opts.heartbeatKey(host, this.statsInstanceId) : heartbeatKey(opts.component, host, this.statsInstanceId);
+			this.statsHeartbeatKeys = opts.heartbeatKeys ? opts.heartbeatKeys(host, this.statsInstanceId, settings) : [heartbeatKey(opts.component, host, this.statsInstanceId)];
+			this.statsHeartbeatKey = this.statsHeartbeatKeys[0] ?? heartbeatKey(opts.component, host, this.statsInstanceId);
 			this.stats = new StatsCollector(this.redis, parseStatsTimes(settings.STATS_TIMES), settings.STATS_CYCLE);
 			this.statsTimers = [];
 		},
@@ -78,7 +87,7 @@ export function StatsMixin(opts: StatsMixinOptions): Partial<ServiceSchema> {
 			this.statsTimers.forEach(t => clearInterval(t));
 			this.statsTimers = [];
 			// Leave the cluster's node lists at once instead of after HEARTBEAT_TIMEOUT.
-			if (this.redis.status === "ready") await this.redis.del(this.statsHeartbeatKey).catch(() => undefined);
+			if (this.redis.status === "ready" && this.statsHeartbeatKeys.length) await this.redis.del(...this.statsHeartbeatKeys).catch(() => undefined);
 		}
 	});
 }

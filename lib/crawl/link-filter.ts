@@ -69,7 +69,6 @@ function normaliseDomain(entry: string): string {
 	let d = entry.trim().toLowerCase();
 	if (!d) return d;
 	if (!d.startsWith("[") && (d.match(/:/g)?.length ?? 0) > 1) return `[${d}]`;
-	// eslint-disable-next-line no-control-regex
 	if (/[^\x00-\x7f]/.test(d)) {
 		const m = /^(.*?)(:\d+)?$/.exec(d);
 		const host = m?.[1] ?? d;

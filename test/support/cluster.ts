@@ -13,7 +13,15 @@ export function testSettings(overrides: Partial<Record<SettingName, unknown>> = 
 	return loadSettings({
 		env: process.env,
 		localFile: false,
-		overrides: { REDIS_DB: process.env.REDIS_DB ?? 9, STATS_DUMP: 0, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "ERROR", ...overrides }
+		overrides: {
+			REDIS_DB: process.env.REDIS_DB ?? 9,
+			STATS_DUMP: 0,
+			LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "ERROR",
+			// Tests only talk to loopback: no public IP lookup unless a test points it at its own server.
+			SCHEDULER_IP_ENABLED: false,
+			PUBLIC_IP_URL: "http://127.0.0.1:9/",
+			...overrides
+		}
 	});
 }
 

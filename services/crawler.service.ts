@@ -1,0 +1,464 @@
+/**
+ * crawler: pulls requests from the Redis domain queues of the spider types it runs (SPIDERS), under the
+ * cluster-wide per-domain throttle, fetches them (undici), lets the spider parse them (cheerio), queues
+ * the links it yields and publishes every page to <KAFKA_TOPIC_PREFIX>.crawled_firehose. A popped request
+ * is leased: it is acknowledged only after Kafka accepted its page, and returns to its queue if this node
+ * dies. Domain throttles and blacklist come live from ZooKeeper.
+ */
+import { hostname } from "node:os";
+import type { ServiceSchema, ServiceSettingSchema } from "moleculer";
+import { settingsOf } from "../config/broker.ts";
+import type { Settings } from "../config/index.ts";
+import { requestFingerprint } from "../lib/crawl/canonical.ts";
+import { domainThrottle, EMPTY_DOMAIN_CONFIG, isBlacklisted, parseDomainConfig, type DomainConfig } from "../lib/crawl/domain-config.ts";
+import { decodeBody, extractLinks } from "../lib/crawl/extract.ts";
+import { Fetcher, type FetchResult } from "../lib/crawl/fetch.ts";
+import { compileLinkFilter } from "../lib/crawl/link-filter.ts";
+import { lookupPublicIp } from "../lib/crawl/public-ip.ts";
+import { pageRecord } from "../lib/crawl/record.ts";
+import { RobotsCache } from "../lib/crawl/robots-cache.ts";
+import { SPIDERS } from "../lib/crawl/spiders/index.ts";
+import type { Spider } from "../lib/crawl/spiders/spider.ts";
+import { Frontier, type FrontierRequest } from "../lib/frontier/frontier.ts";
+import { dupefilterKey, parseQueueKey, registeredDomain, throttleKey } from "../lib/frontier/keys.ts";
+import { KafkaMixin, type KafkaMixinThis } from "../mixins/kafka.mixin.ts";
+import { RedisMixin, type RedisMixinThis } from "../mixins/redis.mixin.ts";
+import { StatsMixin, type StatsMixinThis } from "../mixins/stats.mixin.ts";
+import { ZookeeperMixin, type ZookeeperMixinThis } from "../mixins/zookeeper.mixin.ts";
+
+/** Statuses retried like Scrapy's RETRY_HTTP_CODES. */
+export const RETRY_HTTP_CODES = new Set([500, 502, 503, 504, 522, 524, 408]);
+/** Seconds an empty domain queue waits before it is looked at again. */
+const EMPTY_RECHECK_S = 0.5;
+/** Longest idle sleep of the scheduler, in ms. */
+const MAX_IDLE_MS = 250;
+/** Seconds between returns of expired leases. */
+const REAP_EVERY_S = 5;
+
+interface DomainQueue {
+	key: string;
+	spiderid: string;
+	domain: string;
+	/** Unix seconds before which this queue is not tried (throttle or empty). */
+	nextAt: number;
+	/** Unix seconds of the last successful pop (SCHEDULER_QUEUE_TIMEOUT drops idle queues from memory). */
+	lastUsed: number;
+}
+
+interface CrawlerState {
+	spiders: Spider[];
+	frontier: Frontier;
+	fetcher: Fetcher;
+	robots: RobotsCache;
+	queues: Map<string, DomainQueue>;
+	config: DomainConfig;
+	crawlDelays: Map<string, number>;
+	ip: string | null;
+	inFlight: Set<Promise<void>>;
+	stopping: boolean;
+	loop: Promise<void> | null;
+	timers: NodeJS.Timeout[];
+	wake: (() => void) | null;
+	counts: { crawled: number; retried: number; failed: number; robotsDenied: number; queued: number; dropped: number };
+	stopWatch: (() => void) | null;
+}
+
+type CrawlerVars = KafkaMixinThis & RedisMixinThis & StatsMixinThis & ZookeeperMixinThis & { crawler: CrawlerState };
+
+interface CrawlerMethods {
+	refreshQueues(): Promise<void>;
+	refreshIp(): Promise<void>;
+	schedule(): Promise<void>;
+	tryPop(now: number): Promise<boolean>;
+	crawl(request: FrontierRequest, lease: string): Promise<void>;
+	handleResult(request: FrontierRequest, result: FetchResult, spider: Spider): Promise<void>;
+	retryOrGiveUp(request: FrontierRequest, reason: string, status: number | null): Promise<boolean>;
+	enqueueRequest(request: FrontierRequest, parent: FrontierRequest): Promise<void>;
+	throttleFor(queue: DomainQueue): { key: string; window: number; limit: number; moderated: boolean };
+	settingsNow(): Settings;
+	registerQueue(spiderid: string, domain: string): void;
+}
+
+const sleep = (ms: number) => new Promise<void>(resolve => setTimeout(resolve, ms).unref());
+
+const CrawlerService: ServiceSchema<ServiceSettingSchema, CrawlerMethods, CrawlerVars> = {
+	name: "crawler",
+	mixins: [
+		StatsMixin({
+			component: "crawler",
+			heartbeatKeys: (host, id, settings) => settings.SPIDERS.map(spider => `stats:crawler:${host}:${spider}:${id}`)
+		}),
+		ZookeeperMixin(),
+		KafkaMixin(),
+		RedisMixin()
+	],
+
+	actions: {
+		/** What this crawler node is doing: queues it knows, throttle state, counts since start. */
+		status: {
+			handler() {
+				const now = Date.now() / 1000;
+				const c = this.crawler;
+				return {
+					node: this.broker.nodeID,
+					spiders: c.spiders.map(s => s.name),
+					in_flight: c.inFlight.size,
+					public_ip: c.ip,
+					counts: c.counts,
+					blacklist: c.config.blacklist,
+					domains: Object.keys(c.config.domains),
+					queues: [...c.queues.values()].map(q => ({ queue: q.key, waiting_s: Math.max(0, Number((q.nextAt - now).toFixed(3))), throttle: this.throttleFor(q) }))
+				};
+			}
+		}
+	},
+
+	methods: {
+		settingsNow() {
+			return settingsOf(this.broker);
+		},
+
+		/** A queue this node just wrote to is known at once (others learn it within SCHEDULER_QUEUE_REFRESH). */
+		registerQueue(spiderid, domain) {
+			const key = `${spiderid}:${domain}:queue`;
+			if (!this.crawler.spiders.some(sp => sp.name === spiderid) || this.crawler.queues.has(key)) return;
+			this.crawler.queues.set(key, { key, spiderid, domain, nextAt: 0, lastUsed: Date.now() / 1000 });
+			this.crawler.wake?.();
+		},
+
+		throttleFor(queue) {
+			const s = this.settingsNow();
+			const t = domainThrottle(queue.domain, this.crawler.config, s, this.crawler.crawlDelays.get(queue.domain) ?? null);
+			const key = throttleKey(queue.domain, { spiderid: s.SCHEDULER_TYPE_ENABLED ? queue.spiderid : null, ip: s.SCHEDULER_IP_ENABLED ? this.crawler.ip : null });
+			return { key, ...t };
+		},
+
+		async refreshQueues() {
+			const c = this.crawler;
+			const s = this.settingsNow();
+			const now = Date.now() / 1000;
+			for (const spider of c.spiders) {
+				for (const key of await c.frontier.queueKeys(spider.name)) {
+					if (c.queues.has(key)) continue;
+					const parsed = parseQueueKey(key);
+					if (parsed) c.queues.set(key, { key, spiderid: parsed.spiderid, domain: parsed.domain, nextAt: 0, lastUsed: now });
+				}
+			}
+			// Forget queues unused for SCHEDULER_QUEUE_TIMEOUT (the registry in Redis still knows them).
+			for (const [key, q] of c.queues) {
+				if (now - q.lastUsed > s.SCHEDULER_QUEUE_TIMEOUT) {
+					c.queues.delete(key);
+					await c.frontier.forgetIfEmpty(q.spiderid, key);
+				}
+			}
+			c.wake?.();
+		},
+
+		async refreshIp() {
+			const s = this.settingsNow();
+			if (!s.SCHEDULER_IP_ENABLED) return;
+			const { ip, error } = await lookupPublicIp(s.PUBLIC_IP_URL, s.IP_ADDR_REGEX);
+			if (error) this.logger.warn("Could not reach out to get public ip, throttling as 127.0.0.1; check PUBLIC_IP_URL", { url: s.PUBLIC_IP_URL, error });
+			if (ip !== this.crawler.ip) this.logger.info("Public IP for throttling", { ip });
+			this.crawler.ip = ip;
+		},
+
+		async schedule() {
+			const c = this.crawler;
+			while (!c.stopping) {
+				const s = this.settingsNow();
+				if (c.inFlight.size >= s.CONCURRENT_REQUESTS) {
+					await Promise.race(c.inFlight);
+					continue;
+				}
+				let popped = false;
+				try {
+					popped = await this.tryPop(Date.now() / 1000);
+				} catch (err) {
+					this.logger.warn("Scheduling failed, retrying", { error: (err as Error).message });
+					await sleep(500);
+				}
+				if (!popped && !c.stopping) {
+					const now = Date.now() / 1000;
+					let next = Infinity;
+					for (const q of c.queues.values()) next = Math.min(next, q.nextAt);
+					const waitMs = Math.max(5, Math.min(MAX_IDLE_MS, (next - now) * 1000));
+					await new Promise<void>(resolve => {
+						c.wake = resolve;
+						setTimeout(resolve, waitMs).unref();
+					});
+					c.wake = null;
+				}
+			}
+		},
+
+		/** Pop one request: among the queues allowed now, the one whose best request has the highest priority. */
+		async tryPop(now) {
+			const c = this.crawler;
+			const s = this.settingsNow();
+			const ready = [...c.queues.values()].filter(q => q.nextAt <= now && !isBlacklisted(q.domain, c.config));
+			if (!ready.length) return false;
+			const heads = await c.frontier.heads(ready.map(q => q.key));
+			const candidates: Array<{ q: DomainQueue; score: number }> = [];
+			ready.forEach((q, i) => {
+				const head = heads[i];
+				if (head) candidates.push({ q, score: head.score });
+				else q.nextAt = now + EMPTY_RECHECK_S;
+			});
+			candidates.sort((a, b) => a.score - b.score);
+			for (const { q } of candidates) {
+				const throttle = this.throttleFor(q);
+				if (throttle.limit <= 0) {
+					q.nextAt = now + 1;
+					continue;
+				}
+				const r = await c.frontier.pop(q.spiderid, q.domain, throttle, s.REQUEST_LEASE_TIMEOUT, now);
+				if (r.kind === "empty") q.nextAt = now + EMPTY_RECHECK_S;
+				else if (r.kind === "throttled") q.nextAt = r.retryAt;
+				else {
+					q.lastUsed = now;
+					const task = this.crawl(r.request, r.lease).catch((err: Error) => {
+						// The lease stays: the request returns to its queue after REQUEST_LEASE_TIMEOUT.
+						this.logger.error("Crawl failed; the request will return to its queue when its lease expires", { url: r.request.url, error: err.message });
+					});
+					c.inFlight.add(task);
+					void task.finally(() => {
+						c.inFlight.delete(task);
+						c.wake?.();
+					});
+					return true;
+				}
+			}
+			return false;
+		},
+
+		async crawl(request, lease) {
+			const c = this.crawler;
+			const s = this.settingsNow();
+			const spider = SPIDERS.get(request.spiderid) ?? SPIDERS.get("link")!;
+			const now = Date.now() / 1000;
+			if (request.expires && now > request.expires) {
+				this.logger.debug("Dropped expired request", { url: request.url, crawlid: request.crawlid });
+				c.counts.dropped++;
+				await c.frontier.ack(request.spiderid, lease);
+				return;
+			}
+			if (s.ROBOTSTXT_OBEY) {
+				const rules = await c.robots.rulesFor(request.url);
+				const domain = registeredDomain(request.url);
+				if (domain && rules.crawlDelay !== null) c.crawlDelays.set(domain, rules.crawlDelay);
+				if (!rules.isAllowed(request.url)) {
+					this.logger.debug("Forbidden by robots.txt", { url: request.url, crawlid: request.crawlid });
+					c.counts.robotsDenied++;
+					await c.frontier.ack(request.spiderid, lease);
+					return;
+				}
+			}
+			// Seeds enter the duplicate filter when crawled, so links back to them are not fetched again.
+			if ((request.curdepth ?? 0) === 0 && !request.retry_times) {
+				const key = dupefilterKey(request.spiderid, request.crawlid);
+				await this.redis.multi().sadd(key, requestFingerprint("GET", request.url)).expire(key, s.DUPEFILTER_TIMEOUT).exec();
+			}
+			let result: FetchResult;
+			try {
+				result = await c.fetcher.fetch({
+					url: request.url,
+					headers: request.useragent ? { "User-Agent": request.useragent } : undefined,
+					cookie: request.cookie ?? null
+				});
+			} catch (err) {
+				await this.retryOrGiveUp(request, (err as Error).message, null);
+				await c.frontier.ack(request.spiderid, lease);
+				return;
+			}
+			if (RETRY_HTTP_CODES.has(result.status) && (await this.retryOrGiveUp(request, `HTTP ${result.status}`, result.status))) {
+				await c.frontier.ack(request.spiderid, lease);
+				return;
+			}
+			await this.handleResult(request, result, spider);
+			await c.frontier.ack(request.spiderid, lease);
+		},
+
+		/** Queue a retry (lower priority) while retries remain; returns false when given up. */
+		async retryOrGiveUp(request, reason, status) {
+			const c = this.crawler;
+			const s = this.settingsNow();
+			const tries = request.retry_times ?? 0;
+			if (tries < s.RETRY_TIMES) {
+				const retry: FrontierRequest = { ...request, retry_times: tries + 1, priority: request.priority - 10 };
+				const domain = registeredDomain(retry.url);
+				if (domain) {
+					await c.frontier.enqueue(retry, domain, {
+						dupefilterTimeout: s.DUPEFILTER_TIMEOUT,
+						checkBlacklist: true,
+						domainMaxPagesTimeout: s.DOMAIN_MAX_PAGE_TIMEOUT,
+						globalPageLimit: null,
+						globalPageLimitTimeout: s.GLOBAL_PAGE_PER_DOMAIN_LIMIT_TIMEOUT
+					});
+					this.registerQueue(retry.spiderid, domain);
+				}
+				c.counts.retried++;
+				this.logger.info("Scraper Retry", { url: request.url, crawlid: request.crawlid, retry_times: tries + 1, reason });
+				return true;
+			}
+			c.counts.failed++;
+			this.logger.warn("Gave up retrying", { url: request.url, crawlid: request.crawlid, retry_times: tries, reason });
+			if (status === null) {
+				// As the original: a download that never answered counts as a 504.
+				const host = hostname();
+				if (s.STATS_STATUS_CODES && s.STATUS_RESPONSE_CODES.includes(504)) await this.statsIncrement(`${host}:${request.spiderid}:504`);
+			}
+			return false;
+		},
+
+		async handleResult(request, result, spider) {
+			const c = this.crawler;
+			const s = this.settingsNow();
+			const contentType = result.responseHeaders["content-type"]?.[0] ?? result.responseHeaders["Content-Type"]?.[0];
+			const isHtml = !contentType || /html|xml/i.test(contentType);
+			const decoded = isHtml || /text|json/i.test(contentType ?? "") ? decodeBody(result.body, contentType) : null;
+			const filter = compileLinkFilter({
+				allowed_domains: request.allowed_domains ?? null,
+				allow_regex: request.allow_regex ?? null,
+				deny_regex: request.deny_regex ?? null,
+				deny_extensions: request.deny_extensions ?? null
+			});
+			const output = spider.parse(
+				{ request, responseUrl: result.responseUrl, status: result.status, html: isHtml && decoded ? decoded.text : null },
+				{ links: () => (decoded ? extractLinks(decoded.text, result.responseUrl).filter(l => filter(l.url)) : []), random: Math.random }
+			);
+			const record = pageRecord(
+				{
+					appid: request.appid,
+					crawlid: request.crawlid,
+					attrs: output.attrs !== undefined ? output.attrs : (request.attrs ?? null),
+					url: request.url,
+					responseUrl: result.responseUrl,
+					status: result.status,
+					responseHeaders: result.responseHeaders,
+					requestHeaders: result.requestHeaders,
+					body: result.body,
+					text: decoded?.text ?? null,
+					encoding: decoded?.encoding ?? "utf-8",
+					links: output.links
+				},
+				s.KAFKA_BASE_64_ENCODE
+			);
+			const message = { value: JSON.stringify(record) };
+			const topics = [`${s.KAFKA_TOPIC_PREFIX}.crawled_firehose`];
+			if (s.KAFKA_APPID_TOPICS) topics.push(`${s.KAFKA_TOPIC_PREFIX}.crawled_${request.appid}`);
+			await Promise.all(topics.map(t => this.kafka.produce(t, message)));
+			c.counts.crawled++;
+			this.logger.debug("Scraped page", { url: request.url, status_code: result.status, crawlid: request.crawlid, links: output.links.length });
+			if (s.STATS_STATUS_CODES && s.STATUS_RESPONSE_CODES.includes(result.status)) await this.statsIncrement(`${hostname()}:${request.spiderid}:${result.status}`);
+			for (const next of output.requests) await this.enqueueRequest(next, request);
+		},
+
+		async enqueueRequest(request, parent) {
+			const c = this.crawler;
+			const s = this.settingsNow();
+			const domain = registeredDomain(request.url);
+			if (!domain) return;
+			if (!s.SCHEDULER_BACKLOG_BLACKLIST && isBlacklisted(domain, c.config)) {
+				c.counts.dropped++;
+				return;
+			}
+			if (request.expires && Date.now() / 1000 > request.expires) {
+				c.counts.dropped++;
+				return;
+			}
+			const outcome = await c.frontier.enqueue(request, domain, {
+				fingerprint: requestFingerprint("GET", request.url),
+				dupefilterTimeout: s.DUPEFILTER_TIMEOUT,
+				checkBlacklist: true,
+				domainMaxPagesTimeout: s.DOMAIN_MAX_PAGE_TIMEOUT,
+				globalPageLimit: s.GLOBAL_PAGE_PER_DOMAIN_LIMIT,
+				globalPageLimitTimeout: s.GLOBAL_PAGE_PER_DOMAIN_LIMIT_TIMEOUT
+			});
+			if (outcome === "queued") {
+				c.counts.queued++;
+				this.registerQueue(request.spiderid, domain);
+			} else {
+				c.counts.dropped++;
+				this.logger.debug("Request not queued", { url: request.url, crawlid: parent.crawlid, reason: outcome });
+			}
+		}
+	},
+
+	created() {
+		const s = settingsOf(this.broker);
+		const spiders = s.SPIDERS.map(name => SPIDERS.get(name));
+		const unknown = s.SPIDERS.filter(name => !SPIDERS.has(name));
+		if (unknown.length) throw new Error(`SPIDERS: unknown spider type(s) ${unknown.join(", ")}; available: ${[...SPIDERS.keys()].join(", ")}`);
+		const fetcher = new Fetcher({ timeoutMs: s.DOWNLOAD_TIMEOUT * 1000, maxBodyBytes: s.DOWNLOAD_MAXSIZE, maxRedirects: s.REDIRECT_MAX_TIMES, userAgent: s.USER_AGENT });
+		this.crawler = {
+			spiders: spiders.filter((sp): sp is Spider => sp !== undefined),
+			frontier: new Frontier(this.redis),
+			fetcher,
+			robots: new RobotsCache(this.redis, fetcher, s.USER_AGENT),
+			queues: new Map(),
+			config: EMPTY_DOMAIN_CONFIG,
+			crawlDelays: new Map(),
+			ip: null,
+			inFlight: new Set(),
+			stopping: false,
+			loop: null,
+			timers: [],
+			wake: null,
+			counts: { crawled: 0, retried: 0, failed: 0, robotsDenied: 0, queued: 0, dropped: 0 },
+			stopWatch: null
+		};
+	},
+
+	async started() {
+		const c = this.crawler;
+		const s = this.settingsNow();
+		const every = (seconds: number, what: string, fn: () => Promise<unknown>) => {
+			const timer = setInterval(() => fn().catch((err: Error) => this.logger.warn(`${what} failed`, { error: err.message })), seconds * 1000);
+			timer.unref();
+			c.timers.push(timer);
+		};
+		for (const spider of c.spiders) {
+			const found = await c.frontier.registerExistingQueues(spider.name).catch(() => 0);
+			if (found) this.logger.info("Registered existing domain queues", { spider: spider.name, queues: found });
+		}
+		await this.refreshIp();
+		await this.refreshQueues().catch((err: Error) => this.logger.warn("Queue refresh failed", { error: err.message }));
+
+		const path = `${s.ZOOKEEPER_ASSIGN_PATH.replace(/\/+$/, "")}/${s.ZOOKEEPER_ID}`;
+		c.stopWatch = this.zk.watchData(path, node => {
+			try {
+				c.config = parseDomainConfig(node.data ? node.data.toString("utf8") : null);
+				this.logger.info("Crawler configuration from ZooKeeper applied", { path, blacklist: c.config.blacklist, domains: Object.keys(c.config.domains) });
+				c.wake?.();
+			} catch (err) {
+				this.logger.error("Bad crawler configuration in ZooKeeper, keeping the last good one", { path, error: (err as Error).message });
+			}
+		});
+
+		every(s.SCHEDULER_QUEUE_REFRESH, "Queue refresh", () => this.refreshQueues());
+		every(REAP_EVERY_S, "Lease return", async () => {
+			for (const spider of c.spiders) {
+				const returned = await c.frontier.reap(spider.name);
+				if (returned) this.logger.info("Returned requests of a stopped crawler to their queues", { spider: spider.name, returned });
+			}
+		});
+		if (s.SCHEDULER_IP_ENABLED) every(s.SCHEDULER_IP_REFRESH, "Public IP refresh", () => this.refreshIp());
+		c.loop = this.schedule();
+		this.logger.info("Crawling", { spiders: c.spiders.map(sp => sp.name), concurrency: s.CONCURRENT_REQUESTS });
+	},
+
+	async stopped() {
+		const c = this.crawler;
+		c.stopping = true;
+		c.wake?.();
+		c.timers.forEach(t => clearInterval(t));
+		c.stopWatch?.();
+		await c.loop;
+		// Finish what is in flight (bounded by DOWNLOAD_TIMEOUT); what does not finish keeps its lease.
+		await Promise.race([Promise.allSettled([...c.inFlight]), sleep(this.settingsNow().DOWNLOAD_TIMEOUT * 1000 + 2000)]);
+		await c.fetcher.close();
+	}
+};
+
+export default CrawlerService;
