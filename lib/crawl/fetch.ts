@@ -94,6 +94,8 @@ export class Fetcher {
 		}
 		this.opts = opts;
 		this.agent = new Agent({
+			// undici 8 negotiates HTTP/2 over TLS by default; HTTP/1.1 only, as Scrapy, keeps header names as sent.
+			allowH2: false,
 			connections: opts.connectionsPerOrigin ?? 16,
 			pipelining: 1,
 			keepAliveTimeout: 4_000,
@@ -160,7 +162,8 @@ export class Fetcher {
 				};
 			}
 		} catch (err) {
-			throw classify(err, why, current.href, this.opts.timeoutMs);
+			const at = current.href === first.href ? "" : ` at ${current.href}`;
+			throw classify(err, why, req.url, at, this.opts.timeoutMs);
 		} finally {
 			clearTimeout(timer);
 			signal?.removeEventListener("abort", onAbort);
@@ -266,11 +269,12 @@ function errorCodes(err: unknown): string[] {
 	return codes;
 }
 
-function classify(err: unknown, why: StopReason | null, url: string, timeoutMs: number): Error {
-	if (why === "timeout") return new FetchError("timeout", url, `no complete response within ${timeoutMs} ms`, err);
-	if (why) return new FetchError(why, url, why === "closed" ? "the fetcher was closed" : "the fetch was aborted", err);
+/** The error a failed fetch ends with; `url` is the URL requested, `at` names the redirect hop, if any. */
+function classify(err: unknown, why: StopReason | null, url: string, at: string, timeoutMs: number): Error {
+	if (why === "timeout") return new FetchError("timeout", url, `no complete response within ${timeoutMs} ms${at}`, err);
+	if (why) return new FetchError(why, url, `${why === "closed" ? "the fetcher was closed" : "the fetch was aborted"}${at}`, err);
 	if (err instanceof FetchError || err instanceof RefusedRequestError) return err;
-	const message = err instanceof Error ? err.message : String(err);
+	const message = `${err instanceof Error ? err.message : String(err)}${at}`;
 	const codes = errorCodes(err);
 	const has = (set: Set<string>): boolean => codes.some(c => set.has(c));
 	if (has(REFUSED_CODES)) return new RefusedRequestError(`request cannot be sent: ${message}`, { url, code: codes[0] });

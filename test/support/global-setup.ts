@@ -5,16 +5,22 @@
  */
 import { spawnSync } from "node:child_process";
 import { resolve } from "node:path";
+import { Redis } from "ioredis";
 
 export const INFRA_SCRIPT = resolve(__dirname, "../../scripts/infra.sh");
 
-export default function globalSetup(): void {
+export default async function globalSetup(): Promise<void> {
 	// Unit tests alone (npm run test:unit) need no data stack.
 	if (process.env.SC_TEST_NO_INFRA === "1") return;
 	const before = spawnSync("bash", [INFRA_SCRIPT, "status"], { stdio: "pipe", encoding: "utf8" });
 	const up = spawnSync("bash", [INFRA_SCRIPT, "up"], { stdio: ["ignore", "inherit", "inherit"], encoding: "utf8" });
 	if (up.status !== 0) throw new Error(`scripts/infra.sh up failed (exit ${up.status}); see the output above and .infra/logs/`);
 	process.env.SC_TEST_INFRA_STARTED = before.status === 0 ? "0" : "1";
-	// Tests use their own Redis database so a developer's running cluster (db 0) is left alone.
+	// Tests use their own Redis database so a developer's running cluster (db 0) is left alone; it starts
+	// empty so queues left by an earlier run are not crawled.
 	process.env.REDIS_DB ??= "9";
+	const redis = new Redis({ host: process.env.REDIS_HOST ?? "127.0.0.1", port: Number(process.env.REDIS_PORT ?? 6379), db: Number(process.env.REDIS_DB), lazyConnect: true });
+	await redis.connect();
+	await redis.flushdb();
+	await redis.quit();
 }

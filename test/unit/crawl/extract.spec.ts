@@ -184,7 +184,8 @@ describe("extractLinks", () => {
 	it("does not throw on garbage input", () => {
 		const garbage = String.fromCharCode(...Array.from({ length: 5000 }, (_, i) => (i * 7919) % 65536)).replaceAll("\ud800", "");
 		expect(() => extractLinks(garbage, PAGE)).not.toThrow();
-		expect(extractLinks("\u0000\u0001<a href=\"/ok\">\u0000ok</a>\ufffd", PAGE)).toEqual([{ url: "http://ex.com/ok", text: "\u0000ok".replace("\u0000", "\ufffd") }]);
+		// The HTML parser drops NUL characters in text, as browsers do.
+		expect(extractLinks("\u0000\u0001<a href=\"/ok\">\u0000ok</a>\ufffd", PAGE)).toEqual([{ url: "http://ex.com/ok", text: "ok" }]);
 		expect(extractLinks("", PAGE)).toEqual([]);
 	});
 

@@ -1,0 +1,198 @@
+/**
+ * The crawler service crawling real HTTP sites on loopback through real Redis, ZooKeeper and Kafka:
+ * exact page sets per maxdepth, no page fetched twice, the throttle held by two crawlers together,
+ * live ZooKeeper changes, retries and robots.txt.
+ */
+import type { Redis } from "ioredis";
+import type { ServiceBroker } from "moleculer";
+import type { Settings } from "../../../config/index.ts";
+import { KafkaClient } from "../../../lib/kafka/client.ts";
+import { ZookeeperSession } from "../../../lib/zookeeper/client.ts";
+import { RedisMixin } from "../../../mixins/redis.mixin.ts";
+import CrawlerService from "../../../services/crawler.service.ts";
+import IngestService from "../../../services/ingest.service.ts";
+import { startSite, type TestSite } from "../../support/site.ts";
+import { eventually, testBroker, testSettings, uniqueName } from "../../support/cluster.ts";
+
+const quietLog = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };
+
+interface Page {
+	url: string;
+	response_url: string;
+	status_code: number;
+	crawlid: string;
+	appid: string;
+	links: Array<{ url: string; text: string }>;
+	body: string;
+	attrs: unknown;
+	[k: string]: unknown;
+}
+
+describe("crawler service", () => {
+	const brokers: ServiceBroker[] = [];
+	let site: TestSite;
+	let kafka: KafkaClient;
+	let redis: Redis;
+	let admin: ServiceBroker;
+	let zk: ZookeeperSession;
+	const zkRoot = `/it-crawler-${uniqueName("zk")}`;
+	const pages: Page[] = [];
+	let base: Settings;
+	let firehose: string;
+	let stopReader: (() => Promise<void>) | null = null;
+
+	async function startNode(services: Array<"crawler" | "ingest">, overrides: Record<string, unknown> = {}) {
+		const broker = testBroker(testSettings({ ...base, ...overrides }));
+		if (services.includes("ingest")) broker.createService(IngestService);
+		if (services.includes("crawler")) broker.createService(CrawlerService);
+		brokers.push(broker);
+		await broker.start();
+		return broker;
+	}
+
+	const feed = (request: object) => kafka.send(base.KAFKA_INCOMING_TOPIC, [{ value: JSON.stringify(request) }]);
+	const pagesOf = (crawlid: string) => pages.filter(p => p.crawlid === crawlid);
+
+	beforeAll(async () => {
+		site = await startSite({ fanout: 3, depth: 3 });
+		const prefix = uniqueName("it").replace(/[-]/g, "_");
+		base = testSettings({
+			KAFKA_TOPIC_PREFIX: prefix,
+			KAFKA_INCOMING_TOPIC: `${prefix}.incoming`,
+			KAFKA_GROUP: `${prefix}-group`,
+			KAFKA_PRODUCER_BATCH_LINGER_MS: 5,
+			ZOOKEEPER_ASSIGN_PATH: `${zkRoot}/crawler/`,
+			SPIDERS: ["link", "wandering"],
+			QUEUE_HITS: 1000,
+			QUEUE_WINDOW: 1,
+			QUEUE_MODERATED: false,
+			SCHEDULER_QUEUE_REFRESH: 1,
+			DOWNLOAD_TIMEOUT: 3,
+			RETRY_TIMES: 2,
+			CONCURRENT_REQUESTS: 8
+		});
+		firehose = `${prefix}.crawled_firehose`;
+		kafka = new KafkaClient(base, "it-crawler-reader", quietLog);
+		await kafka.ensureTopics([{ topic: firehose, partitions: 1 }]);
+		const reader = await kafka.consume({
+			groupId: uniqueName("it-firehose"),
+			topics: [firehose],
+			fromBeginning: true,
+			onMessage: async m => void pages.push(JSON.parse(m.value!.toString("utf8")) as Page)
+		});
+		stopReader = () => reader.stop();
+		admin = testBroker(base);
+		const probe = admin.createService({ name: "probe", mixins: [RedisMixin()] }) as unknown as { redis: Redis };
+		await admin.start();
+		redis = probe.redis;
+		zk = new ZookeeperSession(base, quietLog);
+		await zk.connect(10000);
+	});
+
+	afterEach(async () => {
+		await Promise.all(brokers.splice(0).map(b => b.stop()));
+	});
+
+	afterAll(async () => {
+		await stopReader?.();
+		await kafka.close();
+		await admin.stop();
+		for (const p of [`${zkRoot}/crawler/all`, `${zkRoot}/crawler`, zkRoot]) await zk.remove(p);
+		zk.close();
+		await site.close();
+	});
+
+	it.each([0, 1, 2])("crawls exactly the pages within maxdepth %i, each once, and publishes each with the original's fields", async maxdepth => {
+		await startNode(["ingest", "crawler"]);
+		const crawlid = uniqueName(`depth${maxdepth}`);
+		const hitsBefore = new Map(site.hits);
+		await feed({ url: `${site.origin}/`, appid: "testapp", crawlid, maxdepth, allowed_domains: ["127.0.0.1"] });
+		const expected = site.expectedPages(maxdepth).sort();
+		await eventually(() => pagesOf(crawlid).length >= expected.length, 30000);
+		await new Promise(r => setTimeout(r, 500));
+		const got = pagesOf(crawlid);
+		expect(got.map(p => p.url).sort()).toEqual(expected);
+		// no page fetched twice for one crawl
+		for (const url of expected) {
+			const path = new URL(url).pathname;
+			expect((site.hits.get(path) ?? 0) - (hitsBefore.get(path) ?? 0)).toBe(1);
+		}
+		const root = got.find(p => p.url === `${site.origin}/`)!;
+		expect(Object.keys(root).sort()).toEqual(
+			["appid", "attrs", "body", "crawlid", "encoding", "links", "request_headers", "response_headers", "response_url", "status_code", "status_msg", "timestamp", "url"].sort()
+		);
+		expect(root).toMatchObject({ appid: "testapp", status_code: 200, status_msg: "OK", response_url: `${site.origin}/`, attrs: null, encoding: "utf-8" });
+		expect(root.body).toContain("<html");
+		if (maxdepth > 0) expect(root.links.map(l => l.url)).toEqual(expect.arrayContaining(site.expectedPages(1).filter(u => u !== `${site.origin}/`)));
+		else expect(root.links).toEqual([]);
+	});
+
+	it("two crawlers together never exceed the domain throttle from ZooKeeper, and apply changes live", async () => {
+		const path = `${zkRoot}/crawler/all`;
+		const doc = (hits: number) => Buffer.from(`blacklist: []\ndomains:\n  127.0.0.1:\n    window: 2\n    hits: ${hits}\n`);
+		const existing = await zk.getData(path);
+		await zk.setDataIfVersion(path, doc(4), existing.version);
+		await startNode(["ingest", "crawler"]);
+		await startNode(["crawler"]);
+		await new Promise(r => setTimeout(r, 1000));
+		const crawlid = uniqueName("throttle");
+		const started = Date.now();
+		await feed({ url: `${site.origin}/`, appid: "testapp", crawlid, maxdepth: 2, allowed_domains: ["127.0.0.1"] });
+		const expected = site.expectedPages(2).length;
+		await eventually(() => pagesOf(crawlid).length >= 8, 30000);
+		// hits per 2-second window, cluster-wide: never more than 4
+		const times = pagesOf(crawlid).map(p => Date.parse(`${p.timestamp as string}Z`));
+		times.sort((a, b) => a - b);
+		for (let i = 0; i + 4 < times.length; i++) expect(times[i + 4]! - times[i]!).toBeGreaterThanOrEqual(2000 - 150);
+		// raise the limit live: the rest comes quickly
+		const now = await zk.getData(path);
+		await zk.setDataIfVersion(path, doc(1000), now.version);
+		await eventually(() => pagesOf(crawlid).length >= expected, 30000);
+		expect(pagesOf(crawlid)).toHaveLength(expected);
+		console.log(`throttle: ${expected} pages in ${Date.now() - started} ms with 4 hits / 2 s, then raised live`);
+	});
+
+	it("retries failing pages with lower priority, then gives up and publishes the last answer", async () => {
+		await startNode(["ingest", "crawler"]);
+		const crawlid = uniqueName("retry");
+		const failBefore = site.hits.get("/fail") ?? 0;
+		await feed({ url: `${site.origin}/fail`, appid: "testapp", crawlid });
+		await feed({ url: `${site.origin}/flaky`, appid: "testapp", crawlid });
+		await eventually(() => pagesOf(crawlid).length >= 2, 30000);
+		const byUrl = Object.fromEntries(pagesOf(crawlid).map(p => [new URL(p.url).pathname, p.status_code]));
+		expect(byUrl).toEqual({ "/fail": 500, "/flaky": 200 });
+		expect((site.hits.get("/fail") ?? 0) - failBefore).toBe(3); // first try + RETRY_TIMES (2)
+	});
+
+	it("obeys robots.txt", async () => {
+		const robotsSite = await startSite({ fanout: 2, depth: 1, robots: "User-agent: *\nDisallow: /d1/p0\n" });
+		try {
+			await startNode(["ingest", "crawler"]);
+			const crawlid = uniqueName("robots");
+			await feed({ url: `${robotsSite.origin}/`, appid: "testapp", crawlid, maxdepth: 1, allowed_domains: ["127.0.0.1"] });
+			await eventually(() => pagesOf(crawlid).length >= 2, 30000);
+			await new Promise(r => setTimeout(r, 1000));
+			expect(pagesOf(crawlid).map(p => new URL(p.url).pathname).sort()).toEqual(["/", "/d1/p1"]);
+			expect(robotsSite.hits.get("/d1/p0") ?? 0).toBe(0);
+			expect(robotsSite.hits.get("/robots.txt")).toBe(1);
+		} finally {
+			await robotsSite.close();
+		}
+	});
+
+	it("keeps requests of a ZooKeeper-blacklisted domain queued without crawling them", async () => {
+		const path = `${zkRoot}/crawler/all`;
+		const existing = await zk.getData(path);
+		await zk.setDataIfVersion(path, Buffer.from("blacklist:\n- 127.0.0.1\n"), existing.version);
+		const node = await startNode(["ingest", "crawler"]);
+		await eventually(async () => ((await node.call("crawler.status")) as { blacklist: string[] }).blacklist.includes("127.0.0.1"), 10000);
+		const crawlid = uniqueName("black");
+		await feed({ url: `${site.origin}/d1/p1`, appid: "testapp", crawlid, spiderid: "link" });
+		await eventually(async () => (await redis.zcard("link:127.0.0.1:queue")) > 0, 10000);
+		await new Promise(r => setTimeout(r, 1500));
+		expect(pagesOf(crawlid)).toHaveLength(0);
+		const now = await zk.getData(path);
+		await zk.setDataIfVersion(path, Buffer.from("blacklist: []\n"), now.version);
+		expect(await eventually(() => pagesOf(crawlid).length === 1, 20000)).toBe(true);
+	});
+});
