@@ -3,6 +3,8 @@
  * exact page sets per maxdepth, no page fetched twice, the throttle held by two crawlers together,
  * live ZooKeeper changes, retries and robots.txt.
  */
+import { spawn } from "node:child_process";
+import { resolve } from "node:path";
 import type { Redis } from "ioredis";
 import type { ServiceBroker } from "moleculer";
 import type { Settings } from "../../../config/index.ts";
@@ -12,7 +14,10 @@ import { RedisMixin } from "../../../mixins/redis.mixin.ts";
 import CrawlerService from "../../../services/crawler.service.ts";
 import IngestService from "../../../services/ingest.service.ts";
 import { startSite, type TestSite } from "../../support/site.ts";
-import { eventually, testBroker, testSettings, uniqueName } from "../../support/cluster.ts";
+import { eventually, stopChild, testBroker, testSettings, uniqueName } from "../../support/cluster.ts";
+
+const ROOT = resolve(__dirname, "../../..");
+const NODE = resolve(ROOT, "node_modules/.bin/node");
 
 const quietLog = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };
 
@@ -194,5 +199,48 @@ describe("crawler service", () => {
 		const now = await zk.getData(path);
 		await zk.setDataIfVersion(path, Buffer.from("blacklist: []\n"), now.version);
 		expect(await eventually(() => pagesOf(crawlid).length === 1, 20000)).toBe(true);
+	});
+
+	it("loses no request when a crawler process is killed with SIGKILL mid-crawl", async () => {
+		const killSite = await startSite({ fanout: 4, depth: 2 });
+		const env = (name: string): NodeJS.ProcessEnv => ({
+			...process.env,
+			SERVICES: "crawler,ingest",
+			NODE_ID: uniqueName(name),
+			REDIS_DB: String(base.REDIS_DB),
+			KAFKA_TOPIC_PREFIX: base.KAFKA_TOPIC_PREFIX,
+			KAFKA_INCOMING_TOPIC: base.KAFKA_INCOMING_TOPIC,
+			KAFKA_GROUP: base.KAFKA_GROUP,
+			ZOOKEEPER_ASSIGN_PATH: base.ZOOKEEPER_ASSIGN_PATH,
+			QUEUE_HITS: "4",
+			QUEUE_WINDOW: "1",
+			QUEUE_MODERATED: "false",
+			SCHEDULER_QUEUE_REFRESH: "1",
+			REQUEST_LEASE_TIMEOUT: "2",
+			SCHEDULER_IP_ENABLED: "false",
+			STATS_DUMP: "0",
+			LOG_LEVEL: "ERROR"
+		});
+		const first = spawn(NODE, ["bin/node.ts", "--no-repl"], { cwd: ROOT, env: env("crawler-a"), stdio: "ignore" });
+		let second: ReturnType<typeof spawn> | null = null;
+		try {
+			const crawlid = uniqueName("sigkill");
+			const expected = killSite.expectedPages(2).sort();
+			await new Promise(r => setTimeout(r, 3000));
+			await feed({ url: `${killSite.origin}/`, appid: "testapp", crawlid, maxdepth: 2, allowed_domains: ["127.0.0.1"] });
+			expect(await eventually(() => pagesOf(crawlid).length >= 6, 30000)).toBe(true);
+			first.kill("SIGKILL");
+			await new Promise(r => first.once("exit", r));
+			const deliveredBeforeKill = pagesOf(crawlid).length;
+			second = spawn(NODE, ["bin/node.ts", "--no-repl"], { cwd: ROOT, env: env("crawler-b"), stdio: "ignore" });
+			await eventually(() => new Set(pagesOf(crawlid).map(p => p.url)).size >= expected.length, 60000);
+			const urls = pagesOf(crawlid).map(p => p.url);
+			console.log(`SIGKILL mid-crawl: ${expected.length} pages expected, ${deliveredBeforeKill} delivered before the kill, ${new Set(urls).size} distinct delivered in the end, ${urls.length - new Set(urls).size} duplicated`);
+			expect([...new Set(urls)].sort()).toEqual(expected);
+		} finally {
+			await stopChild(first, "SIGKILL");
+			if (second) await stopChild(second);
+			await killSite.close();
+		}
 	});
 });
