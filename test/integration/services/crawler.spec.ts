@@ -243,4 +243,43 @@ describe("crawler service", () => {
 			await killSite.close();
 		}
 	});
+
+	it("publishes redirected, malformed and slow pages sensibly, per-appid topics when asked, and counts status codes", async () => {
+		const node = await startNode(["ingest", "crawler"], { KAFKA_APPID_TOPICS: true, DOWNLOAD_TIMEOUT: 1, RETRY_TIMES: 0 });
+		const crawlid = uniqueName("misc");
+		const appTopic = `${base.KAFKA_TOPIC_PREFIX}.crawled_miscapp`;
+		for (const path of ["/redirect", "/malformed", "/slow", "/links-bomb"]) await feed({ url: `${site.origin}${path}`, appid: "miscapp", crawlid, maxdepth: 1, allowed_domains: ["127.0.0.1"] });
+		await eventually(() => pagesOf(crawlid).filter(p => ["/redirect", "/malformed", "/links-bomb"].includes(new URL(p.url).pathname)).length >= 3, 30000);
+		const byPath = new Map(pagesOf(crawlid).map(p => [new URL(p.url).pathname, p]));
+		// redirects are followed: url is what was asked, response_url where it ended
+		expect(byPath.get("/redirect")).toMatchObject({ status_code: 200, response_url: `${site.origin}/` });
+		// malformed HTML with a windows-1252 meta charset: decoded, links still found
+		const malformed = byPath.get("/malformed")!;
+		expect(malformed.encoding).toBe("windows-1252");
+		expect(malformed.body).toContain("café");
+		expect(malformed.links.length).toBeGreaterThan(0);
+		expect(byPath.get("/links-bomb")!.links.length).toBeGreaterThan(1000);
+		// /slow answers after DOWNLOAD_TIMEOUT: given up (RETRY_TIMES 0), never published, the crawler keeps going
+		await new Promise(r => setTimeout(r, 1500));
+		expect(byPath.has("/slow")).toBe(false);
+		const status = (await node.call("crawler.status")) as { counts: { failed: number; crawled: number } };
+		expect(status.counts.failed).toBeGreaterThanOrEqual(1);
+		// the per-appid topic got the same pages
+		const reader = new KafkaClient(base, "it-app-reader", quietLog);
+		try {
+			const seen: string[] = [];
+			const h = await reader.consume({ groupId: uniqueName("it-app"), topics: [appTopic], fromBeginning: true, onMessage: async m => void seen.push(m.value!.toString()) });
+			await eventually(() => seen.length >= 3, 20000);
+			await h.stop();
+			expect(seen.every(v => (JSON.parse(v) as Page).appid === "miscapp")).toBe(true);
+		} finally {
+			await reader.close();
+		}
+		// response codes counted per host and spider, and a heartbeat per spider type
+		const codes = await redis.keys("stats:crawler:*:link:200:900");
+		expect(codes.length).toBeGreaterThan(0);
+		expect(await redis.zcard(codes[0]!)).toBeGreaterThan(0);
+		expect((await redis.keys("stats:crawler:*:link:504:lifetime")).length).toBeGreaterThan(0);
+		expect((await redis.keys("stats:crawler:*:wandering:*")).some(k => /^stats:crawler:[^:]+:wandering:[0-9a-f]{12}$/.test(k))).toBe(true);
+	});
 });

@@ -2,7 +2,7 @@
  * The crawl frontier's Redis key formats (lib/frontier/keys.ts), as in the Redis Keys section of the
  * Scrapy Cluster documentation, and the throttling domain of a URL.
  */
-import { blacklistKey, blacklistMember, dupefilterKey, parseQueueKey, queueKey, queuePattern, registeredDomain, timeoutKey } from "../../../lib/frontier/keys.ts";
+import { blacklistKey, blacklistMember, dupefilterKey, parseQueueKey, queueKey, queuePattern, registeredDomain, throttleKey, throttleTimeKey, throttleWindowKey, timeoutKey } from "../../../lib/frontier/keys.ts";
 
 describe("frontier key formats", () => {
 	it("formats <spiderid>:<domain>:queue", () => {
@@ -118,5 +118,16 @@ describe("registeredDomain with internationalised names", () => {
 		expect(registeredDomain("http://www.bücher.de/")).toBe("bücher.de");
 		expect(registeredDomain("http://www.xn--bcher-kva.de/")).toBe("bücher.de");
 		expect(registeredDomain("http://例え.jp/")).toBe("例え.jp");
+	});
+});
+
+describe("throttle keys (the four styles)", () => {
+	it("prefixes the spider type and the public IP as SCHEDULER_TYPE_ENABLED / SCHEDULER_IP_ENABLED say", () => {
+		expect(throttleKey("ex.com", {})).toBe("ex.com");
+		expect(throttleKey("ex.com", { spiderid: "link" })).toBe("link:ex.com");
+		expect(throttleKey("ex.com", { ip: "1.2.3.4" })).toBe("1.2.3.4:ex.com");
+		expect(throttleKey("ex.com", { spiderid: "link", ip: "1.2.3.4" })).toBe("link:1.2.3.4:ex.com");
+		expect(throttleWindowKey("link:ex.com")).toBe("link:ex.com:throttle_window");
+		expect(throttleTimeKey("link:ex.com")).toBe("link:ex.com:throttle_time");
 	});
 });
