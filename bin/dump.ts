@@ -85,6 +85,10 @@ if (command === "list") {
 	process.once("SIGINT", stop);
 	process.once("SIGTERM", stop);
 	try {
+		if ((await kafka.partitionCount(args.topic)) === 0) {
+			log.info(`Topic ${args.topic} does not exist yet; creating it to wait for its first messages`);
+			await kafka.ensureTopics([{ topic: args.topic, partitions: 1 }]);
+		}
 		const handle = await kafka.consume({
 			groupId,
 			topics: [args.topic],

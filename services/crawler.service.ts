@@ -429,6 +429,9 @@ const CrawlerService: ServiceSchema<ServiceSettingSchema, CrawlerMethods, Crawle
 			const found = await c.frontier.registerExistingQueues(spider.name).catch(() => 0);
 			if (found) this.logger.info("Registered existing domain queues", { spider: spider.name, queues: found });
 		}
+		// Output topics exist before the first page, so readers can subscribe at once.
+		const topics = [`${s.KAFKA_TOPIC_PREFIX}.crawled_firehose`];
+		await this.kafka.ensureTopics(topics.map(topic => ({ topic, partitions: 1 }))).catch((err: Error) => this.logger.warn("Could not create the output topic yet; producing will create it", { topics, error: err.message }));
 		await this.refreshIp();
 		await this.refreshQueues().catch((err: Error) => this.logger.warn("Queue refresh failed", { error: err.message }));
 
