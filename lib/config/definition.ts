@@ -151,17 +151,7 @@ export function parseSettingValue<T>(def: SettingDefinition<T>, raw: unknown): T
 			else fail();
 			break;
 		}
-		case "list": {
-			let items: unknown[] = [];
-			try {
-				items = Array.isArray(raw) ? raw : typeof raw === "string" ? splitList(raw) : fail();
-			} catch {
-				fail();
-			}
-			if (!items.every(i => typeof i === "string")) fail();
-			value = items;
-			break;
-		}
+		case "list":
 		case "intList": {
 			let items: unknown[] = [];
 			try {
@@ -169,9 +159,14 @@ export function parseSettingValue<T>(def: SettingDefinition<T>, raw: unknown): T
 			} catch {
 				fail();
 			}
-			const nums = items.map(i => (typeof i === "string" && /^\s*[-+]?\d+\s*$/.test(i) ? Number(i) : i));
-			if (!nums.every(n => typeof n === "number" && Number.isSafeInteger(n))) fail();
-			value = nums;
+			if (def.kind === "list") {
+				if (!items.every(i => typeof i === "string")) fail();
+				value = items;
+			} else {
+				const nums = items.map(i => (typeof i === "string" && /^\s*[-+]?\d+\s*$/.test(i) ? Number(i) : i));
+				if (!nums.every(n => typeof n === "number" && Number.isSafeInteger(n))) fail();
+				value = nums;
+			}
 			break;
 		}
 		case "json": {

@@ -5,6 +5,7 @@
  */
 import { randomBytes } from "node:crypto";
 import type { Redis, Result } from "ioredis";
+import type { CrawlRequest } from "../requests/kinds/crawl.ts";
 import {
 	blacklistKey,
 	blacklistMember,
@@ -31,30 +32,18 @@ declare module "ioredis" {
 	}
 }
 
-/** A queued request: the original's flat feed format plus the crawler's own fields. */
-export interface FrontierRequest {
-	url: string;
-	appid: string;
-	crawlid: string;
-	spiderid: string;
-	priority: number;
-	maxdepth: number;
-	expires: number;
-	/** Depth of this request: 0 for the seed. */
-	curdepth?: number;
-	/** Fetch attempts already failed. */
-	retry_times?: number;
-	domain_max_pages?: number | null;
-	allowed_domains?: string[] | null;
-	allow_regex?: string[] | null;
-	deny_regex?: string[] | null;
-	deny_extensions?: string[] | null;
-	useragent?: string | null;
-	cookie?: string | null;
-	attrs?: Record<string, unknown> | null;
-	ts?: number;
-	[extra: string]: unknown;
-}
+/**
+ * A queued request: the original's flat feed format (a validated crawl request, whose optional fields a
+ * hand-written entry may lack) plus the crawler's own fields.
+ */
+export type FrontierRequest = Pick<CrawlRequest, "url" | "appid" | "crawlid" | "spiderid" | "priority" | "maxdepth" | "expires"> &
+	Partial<Omit<CrawlRequest, "url" | "appid" | "crawlid" | "spiderid" | "priority" | "maxdepth" | "expires">> & {
+		/** Depth of this request: 0 for the seed. */
+		curdepth?: number;
+		/** Fetch attempts already failed. */
+		retry_times?: number;
+		[extra: string]: unknown;
+	};
 
 export type EnqueueOutcome = "queued" | "duplicate" | "blacklisted" | "domain_max_pages" | "global_limit";
 
