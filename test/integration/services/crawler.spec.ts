@@ -58,6 +58,30 @@ describe("crawler service", () => {
 	const feed = (request: object) => kafka.send(base.KAFKA_INCOMING_TOPIC, [{ value: JSON.stringify(request) }]);
 	const pagesOf = (crawlid: string) => pages.filter(p => p.crawlid === crawlid);
 
+	/** Environment of a crawler node process on this test's topics and ZooKeeper path. */
+	const processEnv = (name: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
+		...process.env,
+		// Only the crawler runs in these processes: a killed ingest would hold its incoming
+		// partitions until its Kafka session times out and delay the tests after this one.
+		SERVICES: "crawler",
+		NODE_ID: uniqueName(name),
+		REDIS_DB: String(base.REDIS_DB),
+		KAFKA_TOPIC_PREFIX: base.KAFKA_TOPIC_PREFIX,
+		KAFKA_INCOMING_TOPIC: base.KAFKA_INCOMING_TOPIC,
+		KAFKA_GROUP: base.KAFKA_GROUP,
+		ZOOKEEPER_ASSIGN_PATH: base.ZOOKEEPER_ASSIGN_PATH,
+		QUEUE_HITS: "4",
+		QUEUE_WINDOW: "1",
+		QUEUE_MODERATED: "false",
+		SCHEDULER_QUEUE_REFRESH: "1",
+		REQUEST_LEASE_TIMEOUT: "2",
+		SCHEDULER_IP_ENABLED: "false",
+		STATS_DUMP: "0",
+		LOG_LEVEL: "ERROR",
+		...extra
+	});
+
+
 	beforeAll(async () => {
 		site = await startSite({ fanout: 3, depth: 3 });
 		const prefix = uniqueName("it").replace(/[-]/g, "_");
@@ -132,29 +156,34 @@ describe("crawler service", () => {
 		else expect(root.links).toEqual([]);
 	});
 
-	it("two crawlers together never exceed the domain throttle from ZooKeeper, and apply changes live", async () => {
+	it("two crawler processes together never exceed the domain throttle from ZooKeeper, and apply changes live", async () => {
 		const path = `${zkRoot}/crawler/all`;
 		const doc = (hits: number) => Buffer.from(`blacklist: []\ndomains:\n  127.0.0.1:\n    window: 2\n    hits: ${hits}\n`);
 		const existing = await zk.getData(path);
 		await zk.setDataIfVersion(path, doc(4), existing.version);
-		await startNode(["ingest", "crawler"]);
-		await startNode(["crawler"]);
-		await new Promise(r => setTimeout(r, 1000));
-		const crawlid = uniqueName("throttle");
-		const started = Date.now();
-		await feed({ url: `${site.origin}/`, appid: "testapp", crawlid, maxdepth: 2, allowed_domains: ["127.0.0.1"] });
-		const expected = site.expectedPages(2).length;
-		await eventually(() => pagesOf(crawlid).length >= 8, 30000);
-		// hits per 2-second window, cluster-wide: never more than 4
-		const times = pagesOf(crawlid).map(p => Date.parse(`${p.timestamp as string}Z`));
-		times.sort((a, b) => a - b);
-		for (let i = 0; i + 4 < times.length; i++) expect(times[i + 4]! - times[i]!).toBeGreaterThanOrEqual(2000 - 150);
-		// raise the limit live: the rest comes quickly
-		const now = await zk.getData(path);
-		await zk.setDataIfVersion(path, doc(1000), now.version);
-		await eventually(() => pagesOf(crawlid).length >= expected, 30000);
-		expect(pagesOf(crawlid)).toHaveLength(expected);
-		console.log(`throttle: ${expected} pages in ${Date.now() - started} ms with 4 hits / 2 s, then raised live`);
+		await startNode(["ingest"]);
+		const fast = { QUEUE_HITS: "1000", QUEUE_WINDOW: "1", REQUEST_LEASE_TIMEOUT: "30" };
+		const crawlers = [spawn(NODE, ["bin/node.ts", "--no-repl"], { cwd: ROOT, env: processEnv("throttle-a", fast), stdio: "ignore" }), spawn(NODE, ["bin/node.ts", "--no-repl"], { cwd: ROOT, env: processEnv("throttle-b", fast), stdio: "ignore" })];
+		try {
+			await new Promise(r => setTimeout(r, 3000));
+			const crawlid = uniqueName("throttle");
+			const started = Date.now();
+			await feed({ url: `${site.origin}/`, appid: "testapp", crawlid, maxdepth: 2, allowed_domains: ["127.0.0.1"] });
+			const expected = site.expectedPages(2).length;
+			await eventually(() => pagesOf(crawlid).length >= 8, 30000);
+			// hits per 2-second window, cluster-wide: never more than 4
+			const times = pagesOf(crawlid).map(p => Date.parse(`${p.timestamp as string}Z`));
+			times.sort((a, b) => a - b);
+			for (let i = 0; i + 4 < times.length; i++) expect(times[i + 4]! - times[i]!).toBeGreaterThanOrEqual(2000 - 150);
+			// raise the limit live: the rest comes quickly
+			const now = await zk.getData(path);
+			await zk.setDataIfVersion(path, doc(1000), now.version);
+			await eventually(() => pagesOf(crawlid).length >= expected, 30000);
+			expect(pagesOf(crawlid)).toHaveLength(expected);
+			console.log(`throttle: ${expected} pages by 2 crawler processes in ${Date.now() - started} ms with 4 hits / 2 s, then raised live`);
+		} finally {
+			await Promise.all(crawlers.map(c => stopChild(c)));
+		}
 	});
 
 	it("retries failing pages with lower priority, then gives up and publishes the last answer", async () => {
@@ -203,28 +232,8 @@ describe("crawler service", () => {
 
 	it("loses no request when a crawler process is killed with SIGKILL mid-crawl", async () => {
 		const killSite = await startSite({ fanout: 4, depth: 2 });
-		const env = (name: string): NodeJS.ProcessEnv => ({
-			...process.env,
-			// Only the crawler runs in the processes killed here: a killed ingest would hold its incoming
-			// partitions until its Kafka session times out and delay the tests after this one.
-			SERVICES: "crawler",
-			NODE_ID: uniqueName(name),
-			REDIS_DB: String(base.REDIS_DB),
-			KAFKA_TOPIC_PREFIX: base.KAFKA_TOPIC_PREFIX,
-			KAFKA_INCOMING_TOPIC: base.KAFKA_INCOMING_TOPIC,
-			KAFKA_GROUP: base.KAFKA_GROUP,
-			ZOOKEEPER_ASSIGN_PATH: base.ZOOKEEPER_ASSIGN_PATH,
-			QUEUE_HITS: "4",
-			QUEUE_WINDOW: "1",
-			QUEUE_MODERATED: "false",
-			SCHEDULER_QUEUE_REFRESH: "1",
-			REQUEST_LEASE_TIMEOUT: "2",
-			SCHEDULER_IP_ENABLED: "false",
-			STATS_DUMP: "0",
-			LOG_LEVEL: "ERROR"
-		});
 		await startNode(["ingest"]);
-		const first = spawn(NODE, ["bin/node.ts", "--no-repl"], { cwd: ROOT, env: env("crawler-a"), stdio: "ignore" });
+		const first = spawn(NODE, ["bin/node.ts", "--no-repl"], { cwd: ROOT, env: processEnv("crawler-a"), stdio: "ignore" });
 		let second: ReturnType<typeof spawn> | null = null;
 		try {
 			const crawlid = uniqueName("sigkill");
@@ -235,7 +244,7 @@ describe("crawler service", () => {
 			first.kill("SIGKILL");
 			await new Promise(r => first.once("exit", r));
 			const deliveredBeforeKill = pagesOf(crawlid).length;
-			second = spawn(NODE, ["bin/node.ts", "--no-repl"], { cwd: ROOT, env: env("crawler-b"), stdio: "ignore" });
+			second = spawn(NODE, ["bin/node.ts", "--no-repl"], { cwd: ROOT, env: processEnv("crawler-b"), stdio: "ignore" });
 			await eventually(() => new Set(pagesOf(crawlid).map(p => p.url)).size >= expected.length, 60000);
 			const urls = pagesOf(crawlid).map(p => p.url);
 			console.log(`SIGKILL mid-crawl: ${expected.length} pages expected, ${deliveredBeforeKill} delivered before the kill, ${new Set(urls).size} distinct delivered in the end, ${urls.length - new Set(urls).size} duplicated`);
