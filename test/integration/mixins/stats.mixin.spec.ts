@@ -3,7 +3,7 @@ import type { Redis } from "ioredis";
 import type { ServiceBroker } from "moleculer";
 import { RedisMixin } from "../../../mixins/redis.mixin.ts";
 import { StatsMixin, type StatsMixinThis } from "../../../mixins/stats.mixin.ts";
-import { testBroker, testSettings, uniqueName } from "../../support/cluster.ts";
+import { captureLogger, eventually, testBroker, testSettings, uniqueName } from "../../support/cluster.ts";
 
 type StatsService = StatsMixinThis & { redis: Redis };
 
@@ -63,5 +63,20 @@ describe("StatsMixin against the real Redis", () => {
 		await broker.stop();
 		expect(await watcher.redis.exists(key)).toBe(0);
 		await other.stop();
+	});
+
+	it("dumps the stats to the log every STATS_DUMP seconds", async () => {
+		const { logger, lines } = captureLogger();
+		const dumper = testBroker(testSettings({ STATS_DUMP: 1, STATS_TIMES: ["SECONDS_15_MINUTE"] }), { logger });
+		const component = uniqueName("it-dump");
+		const svc = dumper.createService({ name: "d", mixins: [StatsMixin({ component }), RedisMixin()] }) as unknown as StatsService;
+		await dumper.start();
+		try {
+			await svc.statsIncrement("total");
+			const dump = await eventually(() => lines.find(l => l.message === `${component} stats dump`), 5000);
+			expect(dump?.data).toEqual({ stats: { [`stats:${component}:total`]: { "900": 1, lifetime: 1 } } });
+		} finally {
+			await dumper.stop();
+		}
 	});
 });
