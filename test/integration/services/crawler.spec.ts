@@ -4,6 +4,8 @@
  * live ZooKeeper changes, retries and robots.txt.
  */
 import { spawn } from "node:child_process";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { resolve } from "node:path";
 import type { Redis } from "ioredis";
 import type { ServiceBroker } from "moleculer";
@@ -293,5 +295,58 @@ describe("crawler service", () => {
 		expect(await redis.zcard(codes[0]!)).toBeGreaterThan(0);
 		expect((await redis.keys("stats:crawler:*:link:504:lifetime")).length).toBeGreaterThan(0);
 		expect((await redis.keys("stats:crawler:*:wandering:*")).some(k => /^stats:crawler:[^:]+:wandering:[0-9a-f]{12}$/.test(k))).toBe(true);
+	});
+
+	it("stops a crawl at domain_max_pages pages of a domain, as the newest original", async () => {
+		await startNode(["ingest", "crawler"]);
+		const crawlid = uniqueName("maxpages");
+		await feed({ url: `${site.origin}/`, appid: "testapp", crawlid, maxdepth: 2, domain_max_pages: 4, allowed_domains: ["127.0.0.1"] });
+		await eventually(() => pagesOf(crawlid).length >= 4, 20000);
+		await new Promise(r => setTimeout(r, 1500));
+		expect(pagesOf(crawlid)).toHaveLength(4);
+	});
+
+	it("spaces requests to a site by its robots.txt Crawl-delay", async () => {
+		const slowSite = await startSite({ fanout: 3, depth: 1, robots: "User-agent: *\nCrawl-delay: 1\n" });
+		try {
+			await startNode(["ingest", "crawler"]);
+			const crawlid = uniqueName("delay");
+			await feed({ url: `${slowSite.origin}/`, appid: "testapp", crawlid, maxdepth: 1, allowed_domains: ["127.0.0.1"] });
+			await eventually(() => pagesOf(crawlid).length >= 4, 30000);
+			const times = pagesOf(crawlid).map(p => Date.parse(`${p.timestamp as string}Z`)).sort((a, b) => a - b);
+			// the first page is fetched before robots.txt is known; after it, one page per second at most
+			for (let i = 2; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(1000 - 150);
+		} finally {
+			await slowSite.close();
+		}
+	});
+
+	it("wandering spider: follows one link per page and counts its steps in attrs.step", async () => {
+		// a chain of pages with one link each, so the walk is known: /w0 -> /w1 -> /w2 -> /w3 (no links)
+		const chain = createServer((req, res) => {
+			const n = Number(/^\/w(\d)$/.exec(req.url ?? "")?.[1] ?? -1);
+			res.writeHead(n < 0 ? 404 : 200, { "Content-Type": "text/html" });
+			res.end(n >= 0 && n < 3 ? `<html><body><a href="/w${n + 1}">next</a></body></html>` : "<html><body>end</body></html>");
+		});
+		await new Promise<void>(r => chain.listen(0, "127.0.0.1", () => r()));
+		const origin = `http://127.0.0.1:${(chain.address() as AddressInfo).port}`;
+		try {
+			await startNode(["ingest", "crawler"]);
+			const crawlid = uniqueName("wander");
+			await feed({ url: `${origin}/w0`, appid: "testapp", crawlid, spiderid: "wandering", attrs: { who: "it" } });
+			await eventually(() => pagesOf(crawlid).length >= 4, 20000);
+			await new Promise(r => setTimeout(r, 1000));
+			const walk = pagesOf(crawlid);
+			expect(walk.map(p => [new URL(p.url).pathname, (p.attrs as { step: number }).step])).toEqual([
+				["/w0", 1],
+				["/w1", 2],
+				["/w2", 3],
+				["/w3", 4]
+			]);
+			expect(walk.every(p => (p.attrs as { who: string }).who === "it" && p.links.length === 0)).toBe(true);
+		} finally {
+			chain.closeAllConnections();
+			await new Promise(r => chain.close(r));
+		}
 	});
 });
