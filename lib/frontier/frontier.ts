@@ -19,9 +19,11 @@ import {
 	queueRegistryKey,
 	sequenceKey,
 	throttleTimeKey,
-	throttleWindowKey
+	throttleWindowKey,
+	TIMEOUT_INDEX_KEY,
+	timeoutIndexMember
 } from "./keys.ts";
-import { ENQUEUE_LUA, FORGET_EMPTY_LUA, POP_LUA, REAP_LUA } from "./scripts.ts";
+import { ENQUEUE_LUA, FORGET_EMPTY_LUA, POP_LUA, PURGE_LUA, REAP_LUA } from "./scripts.ts";
 
 declare module "ioredis" {
 	interface RedisCommander<Context> {
@@ -29,6 +31,7 @@ declare module "ioredis" {
 		frontierPop(...args: Array<string | number>): Result<Array<string | number>, Context>;
 		frontierReap(...args: Array<string | number>): Result<number, Context>;
 		frontierForgetEmpty(...args: string[]): Result<number, Context>;
+		frontierPurge(...args: string[]): Result<number, Context>;
 	}
 }
 
@@ -102,7 +105,8 @@ function defineScripts(redis: Redis): void {
 	if (defined.has(redis)) return;
 	redis.defineCommand("frontierEnqueue", { numberOfKeys: 7, lua: ENQUEUE_LUA });
 	redis.defineCommand("frontierPop", { numberOfKeys: 4, lua: POP_LUA });
-	redis.defineCommand("frontierReap", { numberOfKeys: 2, lua: REAP_LUA });
+	redis.defineCommand("frontierReap", { numberOfKeys: 3, lua: REAP_LUA });
+	redis.defineCommand("frontierPurge", { numberOfKeys: 1, lua: PURGE_LUA });
 	redis.defineCommand("frontierForgetEmpty", { numberOfKeys: 2, lua: FORGET_EMPTY_LUA });
 	defined.add(redis);
 }
@@ -132,7 +136,10 @@ export class Frontier {
 	async enqueueSeed(request: FrontierRequest, domain: string, timeout: { key: string; expires: number } | null): Promise<void> {
 		const tx = this.redis.multi();
 		tx.frontierEnqueue(...enqueueArgs(request, domain, SEED_OPTIONS));
-		if (timeout) tx.set(timeout.key, String(timeout.expires));
+		if (timeout) {
+			tx.set(timeout.key, String(timeout.expires));
+			tx.zadd(TIMEOUT_INDEX_KEY, timeout.expires, timeoutIndexMember(request.spiderid, request.appid, request.crawlid));
+		}
 		const results = await tx.exec();
 		const failed = results?.find(([err]) => err);
 		if (!results || failed) throw failed?.[0] ?? new Error("Redis transaction aborted");
@@ -166,7 +173,7 @@ export class Frontier {
 
 	/** Return the leases that expired (their crawler died) to their queues. */
 	async reap(spiderid: string, now = Date.now() / 1000, max = 1000): Promise<number> {
-		return this.redis.frontierReap(leasesKey(spiderid), queueRegistryKey(spiderid), now, max);
+		return this.redis.frontierReap(leasesKey(spiderid), queueRegistryKey(spiderid), blacklistKey(spiderid), now, max);
 	}
 
 	/** Domain queue keys of a spider, from the registry. */
@@ -191,6 +198,12 @@ export class Frontier {
 			}
 		} while (cursor !== "0");
 		return found;
+	}
+
+	/** Remove members from a queue, keeping the pending index right. Returns how many were removed. */
+	async purge(queue: string, members: string[]): Promise<number> {
+		if (!members.length) return 0;
+		return this.redis.frontierPurge(queue, ...members);
 	}
 
 	/** Drop an empty queue from the registry (atomic against a concurrent enqueue). */

@@ -24,6 +24,13 @@ export const sequenceKey = (spiderid: string): string => `${spiderid}:queue_seq`
 export const leasesKey = (spiderid: string): string => `${spiderid}:leases`;
 export const domainMaxPagesKey = (spiderid: string, domain: string, crawlid: string): string => `${spiderid}:domain_max_page_filter:${domain}:${crawlid}`;
 export const globalPageCountKey = (spiderid: string, domain: string, crawlid: string): string => `${spiderid}:global_page_count_filter:${domain}:${crawlid}`;
+/** HASH "<domain>\t<priority>" -> queued requests of one crawl (kept by the frontier scripts). */
+export const pendingKey = (spiderid: string, appid: string, crawlid: string): string => `${spiderid}:pending:${appid}:${crawlid}`;
+/** SET of an appid's crawlids that have queued requests. */
+export const pendingAppKey = (spiderid: string, appid: string): string => `${spiderid}:pending:${appid}`;
+/** ZSET of crawls with an expiry: member "<spiderid>:<appid>:<crawlid>", score = expires. */
+export const TIMEOUT_INDEX_KEY = "timeout_index";
+export const timeoutIndexMember = (spiderid: string, appid: string, crawlid: string): string => `${spiderid}:${appid}:${crawlid}`;
 export const throttleWindowKey = (throttleKey: string): string => `${throttleKey}:throttle_window`;
 export const throttleTimeKey = (throttleKey: string): string => `${throttleKey}:throttle_time`;
 

@@ -2,7 +2,40 @@
  * The frontier's Redis Lua scripts: every step that several crawler processes may race on is one
  * atomic script, so N crawlers on N machines never exceed a throttle together and never receive the
  * same request twice.
+ *
+ * Every script that adds or removes queued requests also keeps the pending index, so `info` answers from
+ * a few small hashes instead of scanning every queue (the original's issue #53: hours for 1M requests):
+ *   <spiderid>:pending:<appid>:<crawlid>   HASH "<domain>\t<priority>" -> number of queued requests
+ *   <spiderid>:pending:<appid>             SET of the appid's crawlids with queued requests
+ * Scripts touch index keys derived from the request they handle (standalone Redis; a Redis Cluster
+ * layout with hash tags is for later).
  */
+
+/** Lua helpers shared by the scripts: adjust the pending index for one queue member. */
+const INDEX_FN = `
+local function queue_parts(queue)
+  local spider, domain = string.match(queue, '^([^:]+):(.*):queue$')
+  return spider, domain
+end
+local function index_adjust(queue, member, delta)
+  local ok, item = pcall(cjson.decode, member)
+  if not ok or type(item) ~= 'table' or item.appid == nil or item.crawlid == nil then return end
+  local spider, domain = queue_parts(queue)
+  if spider == nil then return end
+  local key = spider .. ':pending:' .. tostring(item.appid) .. ':' .. tostring(item.crawlid)
+  local field = domain .. '\\t' .. tostring(item.priority)
+  local left = redis.call('HINCRBY', key, field, delta)
+  if left <= 0 then
+    redis.call('HDEL', key, field)
+    if redis.call('HLEN', key) == 0 then
+      redis.call('DEL', key)
+      redis.call('SREM', spider .. ':pending:' .. tostring(item.appid), tostring(item.crawlid))
+    end
+  else
+    redis.call('SADD', spider .. ':pending:' .. tostring(item.appid), tostring(item.crawlid))
+  end
+end
+`;
 
 /**
  * Enqueue one request (seed or follow-up).
@@ -15,7 +48,7 @@
  * Scores keep priority order and, among equal priorities, first-in first-out: score =
  * -priority + (seq mod 1e8) * 1e-9.
  */
-export const ENQUEUE_LUA = `
+export const ENQUEUE_LUA = `${INDEX_FN}
 if ARGV[5] ~= '' and redis.call('SISMEMBER', KEYS[5], ARGV[5]) == 1 then return 'blacklisted' end
 if ARGV[3] ~= '' then
   local added = redis.call('SADD', KEYS[4], ARGV[3])
@@ -37,7 +70,7 @@ if limited(KEYS[6], tonumber(ARGV[6]), tonumber(ARGV[7]), true) then return 'dom
 if limited(KEYS[7], tonumber(ARGV[8]), tonumber(ARGV[9]), false) then return 'global_limit' end
 local seq = redis.call('INCR', KEYS[3])
 local score = -tonumber(ARGV[2]) + (seq % 100000000) * 1e-9
-redis.call('ZADD', KEYS[1], score, ARGV[1])
+if redis.call('ZADD', KEYS[1], score, ARGV[1]) == 1 then index_adjust(KEYS[1], ARGV[1], 1) end
 redis.call('SADD', KEYS[2], KEYS[1])
 return 'queued'
 `;
@@ -54,7 +87,7 @@ return 'queued'
  * issue #47): a pop up to one interval late keeps the schedule; after a longer pause the schedule
  * restarts one interval after the pop (no bursts).
  */
-export const POP_LUA = `
+export const POP_LUA = `${INDEX_FN}
 local now = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local limit = tonumber(ARGV[3])
@@ -78,17 +111,19 @@ end
 redis.call('ZADD', KEYS[2], now, ARGV[6])
 redis.call('EXPIRE', KEYS[2], ttl)
 redis.call('ZREM', KEYS[1], head[1])
+index_adjust(KEYS[1], head[1], -1)
 local lease = KEYS[1] .. '\\n' .. head[2] .. '\\n' .. head[1]
 redis.call('ZADD', KEYS[4], tonumber(ARGV[5]), lease)
 return {2, head[1], head[2], lease}
 `;
 
 /**
- * Return expired leases to their queues (their crawler died).
- * KEYS: 1 leases, 2 queue registry.  ARGV: 1 now, 2 max leases to return.
- * Returns the number returned.
+ * Return expired leases to their queues (their crawler died), except those of crawls stopped or
+ * expired meanwhile (in the blacklist), which are dropped.
+ * KEYS: 1 leases, 2 queue registry, 3 crawl blacklist.  ARGV: 1 now, 2 max leases to return.
+ * Returns the number of leases handled.
  */
-export const REAP_LUA = `
+export const REAP_LUA = `${INDEX_FN}
 local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
 for _, lease in ipairs(expired) do
   local first = string.find(lease, '\\n', 1, true)
@@ -96,11 +131,31 @@ for _, lease in ipairs(expired) do
   local queue = string.sub(lease, 1, first - 1)
   local score = string.sub(lease, first + 1, second - 1)
   local member = string.sub(lease, second + 1)
-  redis.call('ZADD', queue, score, member)
-  redis.call('SADD', KEYS[2], queue)
+  local ok, item = pcall(cjson.decode, member)
+  local stopped = ok and type(item) == 'table' and item.appid ~= nil and item.crawlid ~= nil
+    and redis.call('SISMEMBER', KEYS[3], tostring(item.appid) .. '||' .. tostring(item.crawlid)) == 1
+  if not stopped then
+    if redis.call('ZADD', queue, score, member) == 1 then index_adjust(queue, member, 1) end
+    redis.call('SADD', KEYS[2], queue)
+  end
   redis.call('ZREM', KEYS[1], lease)
 end
 return #expired
+`;
+
+/**
+ * Remove given members from a queue (stop, expire), keeping the pending index right.
+ * KEYS: 1 queue.  ARGV: members.  Returns the number removed.
+ */
+export const PURGE_LUA = `${INDEX_FN}
+local removed = 0
+for _, member in ipairs(ARGV) do
+  if redis.call('ZREM', KEYS[1], member) == 1 then
+    removed = removed + 1
+    index_adjust(KEYS[1], member, -1)
+  end
+end
+return removed
 `;
 
 /**

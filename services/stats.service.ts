@@ -1,0 +1,123 @@
+/**
+ * stats: cluster statistics on request (Scrapy Cluster's StatsMonitor): kafka-monitor, redis-monitor,
+ * rest, spider, machine, queue, crawler or all, answered on the outbound topics in the original's shapes
+ * (lib/monitor/stats-report.ts). Reads the keyspace with SCAN (never KEYS, which blocks Redis) and the
+ * values with pipelines. Counts in stats:redis-monitor:{total,fail,StatsMonitor}.
+ */
+import type { Redis } from "ioredis";
+import type { ServiceSchema, ServiceSettingSchema } from "moleculer";
+import { RefusedRequestError } from "../lib/errors.ts";
+import {
+	classifyQueueKey,
+	SCAN_COUNT,
+	statsKeyQuery,
+	statsPlan,
+	statsResponse,
+	type QueueEntry,
+	type StatEntry,
+	type StatsInput,
+	type StatsPlan,
+	type StatsType,
+	type ValueQuery
+} from "../lib/monitor/stats-report.ts";
+import { STATS_TYPES } from "../lib/requests/kinds/stats.ts";
+import { ActionMixin, type ActionMixinThis, type ActionRequest } from "../mixins/action.mixin.ts";
+import { KafkaMixin, type KafkaMixinThis } from "../mixins/kafka.mixin.ts";
+import { RedisMixin, type RedisMixinThis } from "../mixins/redis.mixin.ts";
+import { StatsMixin, type StatsMixinThis } from "../mixins/stats.mixin.ts";
+
+type Vars = RedisMixinThis & KafkaMixinThis & StatsMixinThis & ActionMixinThis;
+
+interface StatsMethods {
+	gatherStats(plan: StatsPlan): Promise<StatsInput>;
+}
+
+/** Commands per pipeline round trip. */
+const PIPELINE_BATCH = 1000;
+
+/** Every key matching `pattern`, by SCAN in batches of SCAN_COUNT (a key may come twice from SCAN: deduplicated). */
+async function scanKeys(redis: Redis, pattern: string, into = new Set<string>()): Promise<Set<string>> {
+	let cursor = "0";
+	do {
+		const [next, keys] = await redis.scan(cursor, "MATCH", pattern, "COUNT", SCAN_COUNT);
+		for (const key of keys) into.add(key);
+		cursor = next;
+	} while (cursor !== "0");
+	return into;
+}
+
+/**
+ * Run one command per item in pipelines of PIPELINE_BATCH and return the replies in order; a reply that
+ * is an error (e.g. WRONGTYPE from a foreign key with a matching name) comes back as null.
+ */
+async function pipelined<T>(redis: Redis, items: readonly T[], add: (p: ReturnType<Redis["pipeline"]>, item: T) => void): Promise<unknown[]> {
+	const replies: unknown[] = [];
+	for (let i = 0; i < items.length; i += PIPELINE_BATCH) {
+		const pipeline = redis.pipeline();
+		for (const item of items.slice(i, i + PIPELINE_BATCH)) add(pipeline, item);
+		const results = (await pipeline.exec()) ?? [];
+		for (const [err, value] of results) replies.push(err ? null : value);
+	}
+	return replies;
+}
+
+const StatsService: ServiceSchema<ServiceSettingSchema, StatsMethods, Vars> = {
+	name: "stats",
+	// Moleculer runs the last mixin's hooks first: Redis connects before stats, Kafka and the action use it.
+	mixins: [ActionMixin({ plugin: "StatsMonitor" }), StatsMixin({ component: "redis-monitor" }), KafkaMixin(), RedisMixin()],
+
+	methods: {
+		async answer(request: ActionRequest) {
+			const type = (request.stats ?? "all") as StatsType;
+			if (!(STATS_TYPES as readonly string[]).includes(type)) throw new RefusedRequestError(`Received invalid stats request: ${String(type)}`, { stats: type });
+			this.logger.info(`Received ${type} stats request`, { appid: request.appid, uuid: request.uuid });
+			const input = await this.gatherStats(statsPlan(type));
+			return statsResponse(type, request.appid, input);
+		},
+
+		/** The keys a plan needs and their values: window counts, lifetime counts, live heartbeats, queue backlogs. */
+		async gatherStats(plan: StatsPlan): Promise<StatsInput> {
+			const found = new Set<string>();
+			for (const pattern of plan.patterns) await scanKeys(this.redis, pattern, found);
+			// Sorted: SCAN order is arbitrary, the answer should not be.
+			const keys = [...found].sort();
+
+			const statKeys: Array<{ key: string; query: ValueQuery }> = [];
+			const registries: string[] = [];
+			const queueKeys = new Set<string>();
+			for (const key of keys) {
+				if (key.startsWith("stats:")) {
+					const query = statsKeyQuery(key, plan);
+					if (query) statKeys.push({ key, query });
+					continue;
+				}
+				if (!plan.queues) continue;
+				const q = classifyQueueKey(key);
+				if (q?.kind === "registry") registries.push(key);
+				else if (q?.kind === "queue") queueKeys.add(key);
+			}
+
+			const now = Date.now() / 1000;
+			const values = await pipelined(this.redis, statKeys, (p, { key, query }) => {
+				if (query.kind === "lifetime") p.pfcount(key);
+				else if (query.kind === "heartbeat") p.exists(key);
+				else p.zcount(key, `(${now - query.seconds}`, "+inf");
+			});
+			const stats: StatEntry[] = statKeys.map(({ key }, i) => ({ key, value: Number(values[i] ?? 0) }));
+
+			const queues: QueueEntry[] = [];
+			if (plan.queues) {
+				// Domain queues are registered in <spiderid>:queues by every writer; the scan adds those
+				// written by other tools.
+				const members = await pipelined(this.redis, registries, (p, key) => p.smembers(key));
+				for (const list of members) if (Array.isArray(list)) for (const key of list) if (classifyQueueKey(String(key))?.kind === "queue") queueKeys.add(String(key));
+				const sorted = [...queueKeys].sort();
+				const backlogs = await pipelined(this.redis, sorted, (p, key) => p.zcard(key));
+				sorted.forEach((key, i) => queues.push({ key, backlog: Number(backlogs[i] ?? 0) }));
+			}
+			return { stats, queues };
+		}
+	}
+};
+
+export default StatsService;
