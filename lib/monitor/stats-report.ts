@@ -160,7 +160,10 @@ export function classifyQueueKey(key: string): { kind: "registry"; spiderid: str
  */
 const live = (entries: Iterable<StatEntry>): StatEntry[] => [...entries].filter(e => Number.isFinite(e.value) && e.value > 0);
 
-/** kafka-monitor / redis-monitor / rest: `_get_plugin_stats(name)`. Entries of other components are ignored. */
+/**
+ * kafka-monitor / redis-monitor / rest: `_get_plugin_stats(name)`. Entries of other components are ignored;
+ * node ids are listed in the order of the entries.
+ */
 export function pluginStats(component: string, entries: Iterable<StatEntry>): PluginStats {
 	const out: PluginStats = {};
 	for (const { key, value } of live(entries)) {
@@ -180,7 +183,6 @@ export function pluginStats(component: string, entries: Iterable<StatEntry>): Pl
 			(plugins[main] ??= {})[end] = value;
 		}
 	}
-	if (out.nodes) for (const ids of Object.values(out.nodes)) ids.sort();
 	return out;
 }
 

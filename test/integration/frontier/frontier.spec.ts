@@ -130,4 +130,34 @@ describe("frontier (Redis Lua scripts)", () => {
 		expect(await frontier.forgetIfEmpty(spider, queueKey(spider, "legacy.org"))).toBe(true);
 		expect(await frontier.queueKeys(spider)).toEqual([]);
 	});
+
+	it("keeps the pending index right through enqueue, pop, lease return and purge", async () => {
+		const pending = () => redis.hgetall(`${spider}:pending:app:c1`);
+		for (let i = 0; i < 3; i++) await frontier.enqueue(req({ url: `http://i.example.com/${i}`, priority: 5 }), "example.com", OPTS);
+		await frontier.enqueue(req({ url: "http://i.example.org/x", priority: -9 }), "example.org", OPTS);
+		expect(await pending()).toEqual({ "example.com\t5": "3", "example.org\t-9": "1" });
+		expect(await redis.smembers(`${spider}:pending:app`)).toEqual(["c1"]);
+		const throttle: ThrottleSpec = { key: `${spider}:x`, window: 60, limit: 100, moderated: false };
+		const popped = await frontier.pop(spider, "example.com", throttle, 10, 5000);
+		expect(await pending()).toEqual({ "example.com\t5": "2", "example.org\t-9": "1" });
+		if (popped.kind !== "popped") throw new Error("expected a pop");
+		expect(await frontier.reap(spider, 5011)).toBe(1);
+		expect(await pending()).toEqual({ "example.com\t5": "3", "example.org\t-9": "1" });
+		const members = await redis.zrange(queueKey(spider, "example.com"), 0, -1);
+		expect(await frontier.purge(queueKey(spider, "example.com"), [...members, "not-a-member"])).toBe(3);
+		expect(await pending()).toEqual({ "example.org\t-9": "1" });
+		await frontier.purge(queueKey(spider, "example.org"), await redis.zrange(queueKey(spider, "example.org"), 0, -1));
+		expect(await pending()).toEqual({});
+		expect(await redis.smembers(`${spider}:pending:app`)).toEqual([]);
+	});
+
+	it("drops the expired lease of a crawl stopped meanwhile instead of returning it", async () => {
+		await frontier.enqueue(req({ url: "http://s.example.com/1", crawlid: "gone" }), "example.com", OPTS);
+		const throttle: ThrottleSpec = { key: `${spider}:y`, window: 60, limit: 100, moderated: false };
+		expect((await frontier.pop(spider, "example.com", throttle, 10, 6000)).kind).toBe("popped");
+		await redis.sadd(blacklistKey(spider), "app||gone");
+		expect(await frontier.reap(spider, 6011)).toBe(1);
+		expect(await redis.exists(queueKey(spider, "example.com"))).toBe(0);
+		expect(await redis.zcard(leasesKey(spider))).toBe(0);
+	});
 });
