@@ -75,7 +75,8 @@ export type PopResult =
 
 const SEED_OPTIONS: EnqueueOptions = { dupefilterTimeout: 1, checkBlacklist: false, domainMaxPagesTimeout: 1, globalPageLimit: null, globalPageLimitTimeout: 1 };
 
-function enqueueArgs(request: FrontierRequest, domain: string, opts: EnqueueOptions): Array<string | number> {
+/** Arguments of the frontierEnqueue script (exported for pipelined bulk loads). */
+export function enqueueArgs(request: FrontierRequest, domain: string, opts: EnqueueOptions): Array<string | number> {
 	const spider = request.spiderid;
 	const seed = opts === SEED_OPTIONS;
 	return [
