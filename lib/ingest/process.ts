@@ -44,6 +44,7 @@ export function acceptValue(value: unknown, kinds: RequestKind[], text = JSON.st
 		const reasons = Object.fromEntries(Object.entries(match.issues).map(([kind, issues]) => [kind, describeIssues(issues)]));
 		throw new RefusedRequestError("Did not find schema to validate request", { parsed: true, valid: false, data: excerpt(text), reasons });
 	}
+	if (match.kind.normalize) match.request = match.kind.normalize(match.request);
 	const reason = match.kind.refuse?.(match.request);
 	if (reason) throw new RefusedRequestError("Refused request", { parsed: true, valid: false, kind: match.kind.name, data: excerpt(text), reason });
 	return match;

@@ -24,6 +24,8 @@ export interface RequestKind<T extends object = Record<string, unknown>> {
 	/** Default rank; lower is validated first. */
 	rank: number;
 	schema: RequestSchema<T>;
+	/** Normalise an accepted request (e.g. give a scheme-less URL its http://) before the refusal check. */
+	normalize?(request: T): T;
 	/** A reason to refuse a request the schema accepted (values that would break key formats...), or null. */
 	refuse?(request: T): string | null;
 	/** Act on an accepted request. Throw a retryable error when something it needs is away. */

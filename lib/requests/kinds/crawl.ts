@@ -50,6 +50,11 @@ export const crawlKind: RequestKind<CrawlRequest> = {
 	handlerName: "ScraperHandler",
 	rank: 100,
 	schema: crawlSchema,
+	normalize(request) {
+		// The original's crawler gave scheme-less seeds such as "istresearch.com" (its Rest chapter's own
+		// example) an http:// prefix; so does ingest.
+		return SCHEMELESS_HOST.test(request.url) ? { ...request, url: `http://${request.url}` } : request;
+	},
 	refuse(request) {
 		return firstReason(
 			urlReason(request.url),
@@ -65,6 +70,9 @@ export const crawlKind: RequestKind<CrawlRequest> = {
 		ctx.log.info("Added crawl to Redis", { appid: request.appid, crawlid: request.crawlid, spiderid: request.spiderid, url: request.url, key });
 	}
 };
+
+/** A URL written without scheme that starts with a host name with a dot: "www.example.com/path". */
+const SCHEMELESS_HOST = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9-]+)+(?::\d{1,5})?(?:[/?#].*)?$/i;
 
 function urlReason(url: string): string | null {
 	let parsed: URL;

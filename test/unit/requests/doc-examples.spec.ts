@@ -6,6 +6,7 @@
  * schema, fail the three others, classify to its kind with the defaults filled, and not be refused
  * (except the Rest chapter's scheme-less crawl URL, see below).
  */
+import { acceptValue } from "../../../lib/ingest/process.ts";
 import { REQUEST_KINDS } from "../../../config/request-kinds.ts";
 import { classify, orderKinds } from "../../../lib/requests/kind.ts";
 import type { RequestKind } from "../../../lib/requests/kind.ts";
@@ -103,11 +104,12 @@ describe("the documentation's example requests", () => {
 		expect(kind.refuse?.(result.value)).toBeNull();
 	});
 
-	it("refuses the Rest chapter's scheme-less crawl URL (the original queued it; Scrapy then failed on it)", () => {
-		const kind = kindNamed("crawl");
-		const result = kind.schema.validate(JSON.parse('{"url":"istresearch.com", "appid":"madisonTest", "crawlid":"abc123"}'));
-		if (!result.ok) throw new Error("schema refused");
-		expect(kind.refuse?.(result.value)).toBe('url "istresearch.com" is not an absolute URL');
+	it("accepts the Rest chapter's scheme-less crawl URL with an http:// prefix, as the original's crawler did", () => {
+		const accepted = acceptValue(JSON.parse('{"url":"istresearch.com", "appid":"madisonTest", "crawlid":"abc123"}'), ordered);
+		expect(accepted.kind.name).toBe("crawl");
+		expect(accepted.request.url).toBe("http://istresearch.com");
+		for (const bad of ["/relative/path", "not a url", "//example.com/x"])
+			expect(() => acceptValue({ url: bad, appid: "madisonTest", crawlid: "abc123" }, ordered)).toThrow(/Refused request/);
 	});
 
 	it("matches no kind for the Rest poll body (line 4066), with every kind's issues", () => {
