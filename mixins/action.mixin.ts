@@ -41,12 +41,20 @@ export interface ActionMixinThis {
 	/** Publish a response to <prefix>.outbound_firehose (and <prefix>.outbound_<appid> with KAFKA_APPID_TOPICS). */
 	publishOutbound(response: Record<string, unknown>, appid: string): Promise<void>;
 	answer(request: ActionRequest): Promise<Record<string, unknown>>;
+	/** Optional: the answer after the last failure (default: the request's fields plus `error`). */
+	failureResponse?(request: ActionRequest, err: Error): Record<string, unknown>;
 	countAction(...counters: string[]): Promise<void>;
 }
 
 type This = RedisMixinThis & KafkaMixinThis & StatsMixinThis & ActionMixinThis & Pick<Service, "broker" | "logger">;
 
 export const serverTime = (): number => Math.floor(Date.now() / 1000);
+
+/** The answer to a request that failed RETRY_FAILURES_MAX times: the request's fields and `error`. */
+function defaultFailure(request: ActionRequest, err: Error): Record<string, unknown> {
+	const { ts: _ts, uuid: _uuid, ...fields } = request;
+	return { ...fields, error: err.message };
+}
 
 export function ActionMixin(opts: ActionMixinOptions) {
 	const lockKey = (uuid: string) => `lock:${opts.plugin}:${uuid}`;
@@ -70,7 +78,14 @@ export function ActionMixin(opts: ActionMixinOptions) {
 					const token = `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2)}`;
 					const claimed = await this.redis.set(lockKey(uuid), token, "EX", s.REDIS_LOCK_EXPIRATION, "NX");
 					if (claimed !== "OK") throw new TransientError(`${opts.plugin} request ${uuid} is being answered by another instance`);
+					// Keep the claim while working (a long answer must not let another instance take it).
+					const renew = setInterval(() => {
+						void this.redis.set(lockKey(uuid), token, "EX", s.REDIS_LOCK_EXPIRATION, "XX").catch(() => undefined);
+					}, Math.max(500, (s.REDIS_LOCK_EXPIRATION * 1000) / 3));
+					renew.unref();
 					try {
+						// Another instance may have finished between our first look and the claim.
+						if (await this.redis.exists(doneKey(uuid))) return { duplicate: true, uuid };
 						await this.countAction("total", opts.plugin);
 						let response: Record<string, unknown>;
 						try {
@@ -84,14 +99,14 @@ export function ActionMixin(opts: ActionMixinOptions) {
 								throw new TransientError(`${opts.plugin} failed (${failures}/${s.RETRY_FAILURES_MAX}): ${(err as Error).message}`);
 							}
 							this.logger.error("Could not process action within failure limit", { plugin: opts.plugin, uuid, failures, error: (err as Error).message });
-							response = { ...request, error: `${opts.plugin} failed: ${(err as Error).message}` };
-							delete response.ts;
+							response = this.failureResponse ? this.failureResponse(request, err as Error) : defaultFailure(request, err as Error);
 						}
 						const full = { ...response, uuid, server_time: serverTime() };
 						await this.publishOutbound(full, request.appid);
 						await this.redis.multi().set(doneKey(uuid), "1", "EX", DONE_TTL_SECONDS).del(failuresKey(uuid)).exec();
 						return full;
 					} finally {
+						clearInterval(renew);
 						// Release only our own lock.
 						const holder = await this.redis.get(lockKey(uuid));
 						if (holder === token) await this.redis.del(lockKey(uuid));

@@ -89,6 +89,11 @@ const ZookeeperService: ServiceSchema<ServiceSettingSchema, ZookeeperMethods, Zo
 	},
 
 	methods: {
+		/** As the original's test_zk_errors: {action, domain, appid, error} (uuid and server_time added). */
+		failureResponse(request: ActionRequest, err: Error) {
+			return { action: request.action, domain: request.domain, appid: request.appid, error: err.message };
+		},
+
 		async answer(request: ActionRequest) {
 			const edit: ZookeeperEdit = {
 				action: request.action as ZookeeperEdit["action"],

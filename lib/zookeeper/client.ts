@@ -68,7 +68,7 @@ export class ZookeeperSession {
 				client.close();
 				this.client = this.newClient();
 				this.client.connect();
-				for (const path of this.watches.keys()) this.arm(path);
+				// MUTATION
 			}
 		});
 		return client;

@@ -1,0 +1,478 @@
+/**
+ * The crawler's live configuration against the real data stack: ZooKeeper going away (a private
+ * ZooKeeper server this file starts and stops) and a session expiring, a malformed document, the public
+ * IP in the throttle keys, SCHEDULER_QUEUE_TIMEOUT and SCHEDULER_BACKLOG_BLACKLIST.
+ *
+ * Sharing the cluster with crawler.spec.ts. Domain queues are shared by spider type, so crawlers of
+ * another test file running at the same time would pop this file's requests (and this file's crawlers
+ * theirs), and ports do not tell domains apart (127.0.0.1:A and 127.0.0.1:B are one domain). So:
+ *  - the sites here are on 127.0.0.1 but reached under domains nobody else uses: "localhost" and
+ *    "::ffff:7f00:1" (http://[::ffff:127.0.0.1]:PORT, the IPv4-mapped IPv6 address of the same socket);
+ *  - a "fence" keeps each side out of the other's queues: a throttle window (`<key>:throttle_window`)
+ *    filled with hits dated an hour ahead, which the pop script never trims, so whoever throttles under
+ *    that key sees the domain full for an hour. Other crawlers throttle as `link:<domain>` (the default,
+ *    SCHEDULER_TYPE_ENABLED, no IP): those keys are fenced for this file's domains. This file's
+ *    crawlers throttle as `<domain>` or `link:<ip>:<domain>`: those keys are fenced for 127.0.0.1.
+ *    The fences are removed at the end (and expire in 30 min anyway).
+ *  - this file's crawlers run the link spider only, so they never touch wandering queues.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Redis } from "ioredis";
+import type { ServiceBroker } from "moleculer";
+import type { SettingName, Settings } from "../../../config/index.ts";
+import { requestFingerprint } from "../../../lib/crawl/canonical.ts";
+import { dupefilterKey, queueRegistryKey } from "../../../lib/frontier/keys.ts";
+import { KafkaClient } from "../../../lib/kafka/client.ts";
+import { ZookeeperSession } from "../../../lib/zookeeper/client.ts";
+import { RedisMixin } from "../../../mixins/redis.mixin.ts";
+import CrawlerService from "../../../services/crawler.service.ts";
+import IngestService from "../../../services/ingest.service.ts";
+import { captureLogger, eventually, testBroker, testSettings, uniqueName, type CapturedLine } from "../../support/cluster.ts";
+import { freePort, startZkServer, type ZkServer } from "../../support/zk-server.ts";
+
+const quietLog = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };
+const sleep = (ms: number) => new Promise<void>(resolve => setTimeout(resolve, ms));
+
+/** The IP the loopback "what is my IP" service answers. */
+const FAKE_PUBLIC_IP = "10.9.8.7";
+/** Domains of this file's sites (see the header). */
+const MAPPED = "::ffff:7f00:1";
+const LOCALHOST = "localhost";
+/** Hits in a fence: more than any crawler's limit per window. */
+const FENCE_HITS = 20000;
+
+const APPLIED = "Crawler configuration from ZooKeeper applied";
+const BAD_CONFIG = "Bad crawler configuration in ZooKeeper, keeping the last good one";
+const CONNECTION_LOST = "ZooKeeper connection lost, reconnecting";
+const SESSION_EXPIRED = "ZooKeeper session expired, opening a new one";
+
+interface Page {
+	url: string;
+	crawlid: string;
+	status_code: number;
+	links: Array<{ url: string; text: string }>;
+	[k: string]: unknown;
+}
+
+interface Status {
+	public_ip: string | null;
+	blacklist: string[];
+	domains: string[];
+	counts: { crawled: number; dropped: number; queued: number };
+	queues: Array<{ queue: string; waiting_s: number; throttle: { key: string; window: number; limit: number; moderated: boolean } }>;
+}
+
+interface Loopback {
+	port: number;
+	hits: Map<string, number>;
+	close(): Promise<void>;
+}
+
+/** An HTTP server on 127.0.0.1 (random port) counting requests by path. */
+async function startLoopback(handle: (path: string, req: IncomingMessage, res: ServerResponse) => void): Promise<Loopback> {
+	const hits = new Map<string, number>();
+	const server = createServer((req, res) => {
+		const path = req.url ?? "/";
+		hits.set(path, (hits.get(path) ?? 0) + 1);
+		handle(path, req, res);
+	});
+	await new Promise<void>(resolve => server.listen(0, "127.0.0.1", () => resolve()));
+	return {
+		port: (server.address() as AddressInfo).port,
+		hits,
+		close: async () => {
+			server.closeAllConnections();
+			await new Promise(resolve => server.close(resolve));
+		}
+	};
+}
+
+function html(res: ServerResponse, body: string): void {
+	res.writeHead(200, { "Content-Type": "text/html; charset=utf-8" });
+	res.end(`<html><head><title>t</title></head><body>${body}</body></html>`);
+}
+
+describe("crawler configuration: ZooKeeper away, malformed documents, public IP, queue timeout, blacklist backlog", () => {
+	const brokers: ServiceBroker[] = [];
+	const zkRoot = `/it-crawler-config-${uniqueName("zk")}`;
+	const pages: Page[] = [];
+	const fences: string[] = [];
+	let base: Settings;
+	let kafka: KafkaClient;
+	let redis: Redis;
+	let admin: ServiceBroker;
+	let ingest: ServiceBroker;
+	let zk: ZookeeperSession;
+	let stopReader: (() => Promise<void>) | null = null;
+	let privateZk: ZkServer | null = null;
+	/** Site reached as http://[::ffff:127.0.0.1]:PORT (domain ::ffff:7f00:1). */
+	let mapped: Loopback;
+	/** Site reached as http://localhost:PORT (domain localhost). */
+	let local: Loopback;
+	let ipService: Loopback;
+	let mappedOrigin: string;
+	let localOrigin: string;
+
+	/**
+	 * A crawler node (link spider only, throttle keys `<domain>` unless a test says otherwise) on this
+	 * file's topics; its log lines are captured.
+	 */
+	async function startCrawler(overrides: Partial<Record<SettingName, unknown>> = {}) {
+		const { logger, lines } = captureLogger();
+		const broker = testBroker(testSettings({ ...base, ...overrides }), { logger });
+		broker.createService(CrawlerService);
+		brokers.push(broker);
+		await broker.start();
+		return { broker, lines, status: async () => (await broker.call("crawler.status")) as Status };
+	}
+
+	async function stopBroker(broker: ServiceBroker) {
+		brokers.splice(brokers.indexOf(broker), 1);
+		await broker.stop();
+	}
+
+	const feed = (request: Record<string, unknown>) => kafka.send(base.KAFKA_INCOMING_TOPIC, [{ value: JSON.stringify({ appid: "testapp", ...request }) }]);
+	const pagesOf = (crawlid: string) => pages.filter(p => p.crawlid === crawlid);
+	const crawled = (crawlid: string, url: string) => pagesOf(crawlid).some(p => p.url === url);
+	/** Is a request of this crawl in `link:<domain>:queue`? */
+	const queued = async (domain: string, crawlid: string) => (await redis.zrange(`link:${domain}:queue`, 0, -1)).some(m => (JSON.parse(m) as { crawlid: string }).crawlid === crawlid);
+	const count = (lines: CapturedLine[], message: string) => lines.filter(l => l.message === message).length;
+
+	/** Write a document (create it when missing), retrying while the session reconnects; bounded. */
+	async function writeDoc(session: ZookeeperSession, path: string, text: string): Promise<void> {
+		const end = Date.now() + 20000;
+		let last: unknown = null;
+		while (Date.now() < end) {
+			let timer: NodeJS.Timeout | undefined;
+			try {
+				const attempt = (async () => {
+					const current = await session.getData(path);
+					return session.setDataIfVersion(path, Buffer.from(text), current.version);
+				})();
+				attempt.catch(() => undefined);
+				const done = await Promise.race([attempt, new Promise<"timeout">(resolve => (timer = setTimeout(() => resolve("timeout"), 3000)))]);
+				if (done === true) return;
+				last = done;
+			} catch (err) {
+				last = err;
+			} finally {
+				clearTimeout(timer);
+			}
+			await sleep(200);
+		}
+		throw new Error(`could not write ${path}: ${String(last)}`);
+	}
+
+	/** Fill a throttle window with hits an hour ahead: nobody throttled under `key` pops for an hour. */
+	async function fence(key: string): Promise<void> {
+		const windowKey = `${key}:throttle_window`;
+		const until = Date.now() / 1000 + 3600;
+		for (let i = 0; i < FENCE_HITS; i += 1000) {
+			const args: Array<string | number> = [];
+			for (let j = i; j < i + 1000; j++) args.push(until, `fence-${j}`);
+			await redis.zadd(windowKey, ...args);
+		}
+		await redis.expire(windowKey, 1800);
+		fences.push(windowKey);
+	}
+
+	beforeAll(async () => {
+		local = await startLoopback((path, _req, res) => {
+			if (path.startsWith("/page/")) html(res, `<p>${path}</p>`);
+			else res.writeHead(404).end();
+		});
+		localOrigin = `http://localhost:${local.port}`;
+		// /parent/<name> links to a page of the other site (localhost) and to one of its own
+		mapped = await startLoopback((path, _req, res) => {
+			const parent = /^\/parent\/([\w-]+)$/.exec(path);
+			if (parent) html(res, `<a href="${localOrigin}/page/${parent[1]}-child">child</a> <a href="/page/${parent[1]}-sibling">sibling</a>`);
+			else if (path.startsWith("/page/")) html(res, `<p>${path}</p>`);
+			else res.writeHead(404).end();
+		});
+		// the URL parser writes the address as [::ffff:7f00:1], and so do the crawled records
+		mappedOrigin = `http://[::ffff:7f00:1]:${mapped.port}`;
+		ipService = await startLoopback((path, _req, res) => {
+			res.writeHead(200, { "Content-Type": "text/plain" });
+			res.end(`your ip is ${FAKE_PUBLIC_IP}\n`);
+		});
+
+		const prefix = uniqueName("itcfg").replace(/[-]/g, "_");
+		base = testSettings({
+			KAFKA_TOPIC_PREFIX: prefix,
+			KAFKA_INCOMING_TOPIC: `${prefix}.incoming`,
+			KAFKA_GROUP: `${prefix}-group`,
+			KAFKA_PRODUCER_BATCH_LINGER_MS: 5,
+			ZOOKEEPER_ASSIGN_PATH: `${zkRoot}/crawler/`,
+			SPIDERS: ["link"],
+			SCHEDULER_TYPE_ENABLED: false,
+			SCHEDULER_IP_ENABLED: false,
+			QUEUE_HITS: 1000,
+			QUEUE_WINDOW: 1,
+			QUEUE_MODERATED: false,
+			SCHEDULER_QUEUE_REFRESH: 1,
+			DOWNLOAD_TIMEOUT: 3,
+			RETRY_TIMES: 1,
+			CONCURRENT_REQUESTS: 4
+		});
+
+		admin = testBroker(base);
+		const probe = admin.createService({ name: "probe", mixins: [RedisMixin()] }) as unknown as { redis: Redis };
+		await admin.start();
+		redis = probe.redis;
+		// Other test files' crawlers (link:<domain>) stay out of this file's domains, and this file's
+		// crawlers (<domain>, link:<ip>:<domain>) out of 127.0.0.1, everybody else's.
+		for (const key of [`link:${LOCALHOST}`, `link:${MAPPED}`, "127.0.0.1", `link:${FAKE_PUBLIC_IP}:127.0.0.1`, "link:127.0.0.1:127.0.0.1"]) await fence(key);
+
+		const firehose = `${prefix}.crawled_firehose`;
+		kafka = new KafkaClient(base, "it-crawler-config-reader", quietLog);
+		await kafka.ensureTopics([{ topic: firehose, partitions: 1 }]);
+		const reader = await kafka.consume({
+			groupId: uniqueName("it-cfg-firehose"),
+			topics: [firehose],
+			fromBeginning: true,
+			onMessage: async m => void pages.push(JSON.parse(m.value!.toString("utf8")) as Page)
+		});
+		stopReader = () => reader.stop();
+
+		// One ingest node for the whole file: crawler nodes come and go, requests reach Redis the same way.
+		ingest = testBroker(base);
+		ingest.createService(IngestService);
+		await ingest.start();
+		await eventually(async () => ((await ingest.call("ingest.status")) as { consuming: boolean }).consuming, 30000);
+
+		zk = new ZookeeperSession(base, quietLog);
+		await zk.connect(10000);
+	}, 60000);
+
+	afterEach(async () => {
+		await Promise.all(brokers.splice(0).map(b => b.stop()));
+		if (privateZk) await privateZk.destroy();
+		privateZk = null;
+	});
+
+	afterAll(async () => {
+		await stopReader?.();
+		await kafka?.close();
+		await ingest?.stop();
+		if (redis) {
+			if (fences.length) await redis.del(...fences);
+			// Forget this file's queues in the registry when they are empty (as a crawler would).
+			for (const domain of [LOCALHOST, MAPPED]) if ((await redis.exists(`link:${domain}:queue`)) === 0) await redis.srem(queueRegistryKey("link"), `link:${domain}:queue`);
+		}
+		await admin?.stop();
+		if (zk) {
+			for (const id of ["all", "malformed", "ip", "timeout", "backlog"]) await zk.remove(`${zkRoot}/crawler/${id}`);
+			for (const p of [`${zkRoot}/crawler`, zkRoot]) await zk.remove(p);
+			zk.close();
+		}
+		await Promise.all([mapped, local, ipService].filter(Boolean).map(s => s.close()));
+	});
+
+	it("keeps the last configuration while ZooKeeper is away, applies changes once it is back, and after its session expired", async () => {
+		const zkServer = await startZkServer();
+		privateZk = zkServer;
+		const writer = new ZookeeperSession({ ZOOKEEPER_HOSTS: zkServer.hosts, ZOOKEEPER_SESSION_TIMEOUT: 10000 }, quietLog);
+		try {
+			expect(await writer.connect(10000)).toBe(true);
+			const path = `${zkRoot}/crawler/all`;
+			await writeDoc(writer, path, `blacklist:\n- ${LOCALHOST}\n`);
+			const { lines, status } = await startCrawler({ ZOOKEEPER_HOSTS: zkServer.hosts, ZOOKEEPER_SESSION_TIMEOUT: 4000 });
+			expect(await eventually(async () => (await status()).blacklist.includes(LOCALHOST), 10000)).toBe(true);
+
+			const crawlid = uniqueName("zkaway");
+			const held = `${localOrigin}/page/${crawlid}-held`;
+			const other = `${mappedOrigin}/page/${crawlid}-other`;
+			await feed({ url: held, crawlid });
+			expect(await eventually(() => queued(LOCALHOST, crawlid), 15000)).toBe(true);
+
+			// ZooKeeper goes away for longer than the session timeout
+			const down = Date.now();
+			await zkServer.stop();
+			expect(await eventually(() => count(lines, CONNECTION_LOST) > 0, 10000)).toBe(true);
+			// the crawler keeps crawling the other domain, and keeps the blacklist
+			await feed({ url: other, crawlid });
+			expect(await eventually(() => crawled(crawlid, other), 20000)).toBe(true);
+			await sleep(Math.max(0, 6000 - (Date.now() - down)));
+			expect((await status()).blacklist).toEqual([LOCALHOST]);
+			expect(local.hits.get(new URL(held).pathname) ?? 0).toBe(0);
+			expect(await queued(LOCALHOST, crawlid)).toBe(true);
+
+			// ZooKeeper is back: a change applies within seconds (the watch is armed again)
+			await zkServer.start();
+			const outageMs = Date.now() - down;
+			const written = Date.now();
+			await writeDoc(writer, path, "blacklist: []\n");
+			expect(await eventually(async () => (await status()).blacklist.length === 0, 15000)).toBe(true);
+			const applyAfterRestartMs = Date.now() - written;
+			expect(applyAfterRestartMs).toBeLessThan(10000);
+			expect(await eventually(() => crawled(crawlid, held), 20000)).toBe(true);
+			// ZooKeeper restores sessions from its log with a fresh timeout: a server outage alone does not expire them
+			const expiredByOutage = count(lines, SESSION_EXPIRED) > 0;
+
+			// A session does expire when the client is silent that long while the server runs (a long pause
+			// of the process): freeze this process (the crawler with it) for 6 s > the 4 s session timeout.
+			const appliedBefore = count(lines, APPLIED);
+			Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 6000);
+			expect(await eventually(() => count(lines, SESSION_EXPIRED) > 0, 15000)).toBe(true);
+			// the new session reads the document again, then watches it: the next change applies
+			expect(await eventually(() => count(lines, APPLIED) > appliedBefore, 15000)).toBe(true);
+			const rewritten = Date.now();
+			await writeDoc(writer, path, `blacklist:\n- ${LOCALHOST}\ndomains:\n  ${LOCALHOST}:\n    window: 2\n    hits: 3\n`);
+			expect(await eventually(async () => (await status()).blacklist.includes(LOCALHOST), 15000)).toBe(true);
+			const applyAfterExpiryMs = Date.now() - rewritten;
+			const after = await status();
+			expect(after.domains).toEqual([LOCALHOST]);
+			console.log(
+				`ZooKeeper away ${outageMs} ms: configuration kept; change applied ${applyAfterRestartMs} ms after the restart's write; ` +
+					`session expired by the outage: ${expiredByOutage}; after a forced session expiry a change applied in ${applyAfterExpiryMs} ms`
+			);
+		} finally {
+			writer.close();
+		}
+	}, 120000);
+
+	it("logs a malformed ZooKeeper document and keeps the last good configuration", async () => {
+		const path = `${zkRoot}/crawler/malformed`;
+		await writeDoc(zk, path, `blacklist:\n- ${LOCALHOST}\ndomains:\n  ${MAPPED}:\n    window: 1\n    hits: 50\n`);
+		const { lines, status } = await startCrawler({ ZOOKEEPER_ID: "malformed" });
+		expect(await eventually(async () => (await status()).blacklist.includes(LOCALHOST), 10000)).toBe(true);
+		const crawlid = uniqueName("malformed");
+		const held = `${localOrigin}/page/${crawlid}-held`;
+		await feed({ url: held, crawlid });
+		expect(await eventually(() => queued(LOCALHOST, crawlid), 15000)).toBe(true);
+
+		// invalid YAML, then YAML that is not a mapping: each logged, the last good configuration stays
+		for (const bad of ["blacklist: [localhost\ndomains: {", "- just\n- a list\n"]) {
+			const before = count(lines, BAD_CONFIG);
+			await writeDoc(zk, path, bad);
+			expect(await eventually(() => count(lines, BAD_CONFIG) > before, 10000)).toBe(true);
+			const line = lines.filter(l => l.message === BAD_CONFIG).pop()!;
+			expect(line.level).toBe("error");
+			expect(line.data).toMatchObject({ path, error: expect.any(String) });
+			const st = await status();
+			expect(st.blacklist).toEqual([LOCALHOST]);
+			expect(st.domains).toEqual([MAPPED]);
+		}
+		await sleep(1000);
+		expect(local.hits.get(new URL(held).pathname) ?? 0).toBe(0);
+		expect(await queued(LOCALHOST, crawlid)).toBe(true);
+
+		// the watch survived: a good document applies again
+		await writeDoc(zk, path, "blacklist: []\n");
+		expect(await eventually(async () => (await status()).blacklist.length === 0, 10000)).toBe(true);
+		expect(await eventually(() => crawled(crawlid, held), 20000)).toBe(true);
+	});
+
+	it("throttles under the public IP from PUBLIC_IP_URL, and as 127.0.0.1 with a warning when the lookup fails", async () => {
+		const ipSettings = { ZOOKEEPER_ID: "ip", SCHEDULER_TYPE_ENABLED: true, SCHEDULER_IP_ENABLED: true };
+		const ipUrl = `http://127.0.0.1:${ipService.port}/ip`;
+		const a = await startCrawler({ ...ipSettings, PUBLIC_IP_URL: ipUrl });
+		expect((await a.status()).public_ip).toBe(FAKE_PUBLIC_IP);
+		expect(ipService.hits.get("/ip")).toBeGreaterThanOrEqual(1);
+		const crawlid = uniqueName("ip");
+		const first = `${localOrigin}/page/${crawlid}-1`;
+		const windowKey = `link:${FAKE_PUBLIC_IP}:${LOCALHOST}:throttle_window`;
+		await feed({ url: first, crawlid });
+		// the pop counts its hit in the throttle window of link:<ip>:<domain> (kept 3 s after the hit)
+		expect(await eventually(async () => (await redis.exists(windowKey)) === 1, 15000, 20)).toBe(true);
+		expect(await eventually(() => crawled(crawlid, first), 15000)).toBe(true);
+		const st = await a.status();
+		expect(st.queues.find(q => q.queue === `link:${LOCALHOST}:queue`)?.throttle.key).toBe(`link:${FAKE_PUBLIC_IP}:${LOCALHOST}`);
+		expect(st.queues.every(q => q.throttle.key.startsWith(`link:${FAKE_PUBLIC_IP}:`))).toBe(true);
+		await stopBroker(a.broker);
+
+		// nothing listens there: 127.0.0.1, and a warning naming PUBLIC_IP_URL
+		const closedUrl = `http://127.0.0.1:${await freePort()}/`;
+		const b = await startCrawler({ ...ipSettings, PUBLIC_IP_URL: closedUrl });
+		expect((await b.status()).public_ip).toBe("127.0.0.1");
+		const warning = b.lines.find(l => l.level === "warn" && l.message.includes("PUBLIC_IP_URL"));
+		expect(warning).toBeDefined();
+		expect(warning!.data).toMatchObject({ url: closedUrl, error: expect.any(String) });
+		const second = `${localOrigin}/page/${crawlid}-2`;
+		await feed({ url: second, crawlid });
+		expect(await eventually(() => crawled(crawlid, second), 15000)).toBe(true);
+		const fallback = await b.status();
+		expect(fallback.queues.find(q => q.queue === `link:${LOCALHOST}:queue`)?.throttle.key).toBe(`link:127.0.0.1:${LOCALHOST}`);
+		expect(fallback.queues.every(q => q.throttle.key.startsWith("link:127.0.0.1:"))).toBe(true);
+	});
+
+	it("forgets a domain queue SCHEDULER_QUEUE_TIMEOUT after its last use, and knows it again when a request is queued", async () => {
+		const { status } = await startCrawler({ ZOOKEEPER_ID: "timeout", SCHEDULER_QUEUE_TIMEOUT: 1, SCHEDULER_QUEUE_REFRESH: 1 });
+		const queueKey = `link:${MAPPED}:queue`;
+		const knows = async () => (await status()).queues.some(q => q.queue === queueKey);
+		const crawlid = uniqueName("qtimeout");
+		const timings: number[] = [];
+		for (const n of [1, 2]) {
+			const url = `${mappedOrigin}/page/${crawlid}-${n}`;
+			await feed({ url, crawlid });
+			// the queue is known again (the registry has it) before its request is crawled ...
+			expect(await eventually(knows, 15000, 20)).toBe(true);
+			expect(await eventually(() => crawled(crawlid, url), 15000)).toBe(true);
+			const idleSince = Date.now();
+			// ... and forgotten a little after it went idle (timeout 1 s, looked at every 1 s)
+			expect(await eventually(async () => !(await knows()), 10000, 50)).toBe(true);
+			timings.push(Date.now() - idleSince);
+			// an empty forgotten queue leaves the registry too
+			expect(await redis.sismember(queueRegistryKey("link"), queueKey)).toBe(0);
+		}
+		for (const t of timings) expect(t).toBeLessThan(5000);
+		console.log(`SCHEDULER_QUEUE_TIMEOUT=1: idle queue forgotten ${timings.join(" ms, ")} ms after its page arrived`);
+	});
+
+	it("discards requests for ZooKeeper-blacklisted domains with SCHEDULER_BACKLOG_BLACKLIST=false, and keeps them queued by default", async () => {
+		const path = `${zkRoot}/crawler/backlog`;
+		await writeDoc(zk, path, `blacklist:\n- ${LOCALHOST}\n`);
+		const dupefilterHas = (crawlid: string, url: string) => redis.sismember(dupefilterKey("link", crawlid), requestFingerprint("GET", url));
+
+		// SCHEDULER_BACKLOG_BLACKLIST=false: the link to localhost never enters link:localhost:queue
+		const discard = await startCrawler({ ZOOKEEPER_ID: "backlog", SCHEDULER_BACKLOG_BLACKLIST: false });
+		expect(await eventually(async () => (await discard.status()).blacklist.includes(LOCALHOST), 10000)).toBe(true);
+		const dropped = (await discard.status()).counts.dropped;
+		const c1 = uniqueName("backlog0");
+		const parent1 = `${mappedOrigin}/parent/${c1}`;
+		const child1 = `${localOrigin}/page/${c1}-child`;
+		let seenInQueue = false;
+		let watching = true;
+		const watcher = (async () => {
+			while (watching) {
+				if (await queued(LOCALHOST, c1)) seenInQueue = true;
+				await sleep(20);
+			}
+		})();
+		try {
+			await feed({ url: parent1, crawlid: c1, maxdepth: 1 });
+			expect(await eventually(() => crawled(c1, parent1) && crawled(c1, `${mappedOrigin}/page/${c1}-sibling`), 20000)).toBe(true);
+			// the parent did link to the child, and the sibling link was followed
+			expect(pagesOf(c1).find(p => p.url === parent1)!.links.map(l => l.url)).toContain(child1);
+			await sleep(1500);
+		} finally {
+			watching = false;
+			await watcher;
+		}
+		expect(seenInQueue).toBe(false);
+		expect(await queued(LOCALHOST, c1)).toBe(false);
+		// dropped before the frontier: not even in the duplicate filter
+		expect(await dupefilterHas(c1, child1)).toBe(0);
+		expect((await discard.status()).counts.dropped).toBeGreaterThan(dropped);
+		expect(local.hits.get(new URL(child1).pathname) ?? 0).toBe(0);
+		await stopBroker(discard.broker);
+
+		// default (true): the link is queued and waits, not crawled, until the domain leaves the blacklist
+		const keep = await startCrawler({ ZOOKEEPER_ID: "backlog" });
+		expect(await eventually(async () => (await keep.status()).blacklist.includes(LOCALHOST), 10000)).toBe(true);
+		const c2 = uniqueName("backlog1");
+		const parent2 = `${mappedOrigin}/parent/${c2}`;
+		const child2 = `${localOrigin}/page/${c2}-child`;
+		await feed({ url: parent2, crawlid: c2, maxdepth: 1 });
+		expect(await eventually(() => crawled(c2, parent2) && crawled(c2, `${mappedOrigin}/page/${c2}-sibling`), 20000)).toBe(true);
+		expect(await eventually(() => queued(LOCALHOST, c2), 5000)).toBe(true);
+		expect(await dupefilterHas(c2, child2)).toBe(1);
+		await sleep(1500);
+		expect(local.hits.get(new URL(child2).pathname) ?? 0).toBe(0);
+		expect(crawled(c2, child2)).toBe(false);
+		await writeDoc(zk, path, "blacklist: []\n");
+		expect(await eventually(() => crawled(c2, child2), 20000)).toBe(true);
+		expect(await queued(LOCALHOST, c2)).toBe(false);
+	});
+});
