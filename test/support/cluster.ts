@@ -9,6 +9,12 @@ type LoggerOptions = NonNullable<ConstructorParameters<typeof Loggers.Base>[0]>;
 import { loadSettings, type SettingName, type Settings } from "../../config/index.ts";
 import { buildLogger } from "../../lib/logging/index.ts";
 
+/**
+ * Redis databases of the test files that run crawlers (crawlers take requests from any queue of their
+ * spider types, so each such file needs queues of its own). Flushed by the global setup.
+ */
+export const CRAWL_TEST_DBS = { crawler: 11, crawlerConfig: 12, runningCrawl: 13 } as const;
+
 export function testSettings(overrides: Partial<Record<SettingName, unknown>> = {}): Settings {
 	return loadSettings({
 		env: process.env,

@@ -6,6 +6,7 @@
 import { spawnSync } from "node:child_process";
 import { resolve } from "node:path";
 import { Redis } from "ioredis";
+import { CRAWL_TEST_DBS } from "./cluster.ts";
 
 export const INFRA_SCRIPT = resolve(__dirname, "../../scripts/infra.sh");
 
@@ -19,8 +20,12 @@ export default async function globalSetup(): Promise<void> {
 	// Tests use their own Redis database so a developer's running cluster (db 0) is left alone; it starts
 	// empty so queues left by an earlier run are not crawled.
 	process.env.REDIS_DB ??= "9";
-	const redis = new Redis({ host: process.env.REDIS_HOST ?? "127.0.0.1", port: Number(process.env.REDIS_PORT ?? 6379), db: Number(process.env.REDIS_DB), lazyConnect: true });
-	await redis.connect();
-	await redis.flushdb();
-	await redis.quit();
+	// Test files that run crawlers use a database of their own (CRAWL_TEST_DBS), so a crawler of one file
+	// never takes the requests of another file running at the same time.
+	for (const db of [Number(process.env.REDIS_DB), ...Object.values(CRAWL_TEST_DBS)]) {
+		const redis = new Redis({ host: process.env.REDIS_HOST ?? "127.0.0.1", port: Number(process.env.REDIS_PORT ?? 6379), db, lazyConnect: true });
+		await redis.connect();
+		await redis.flushdb();
+		await redis.quit();
+	}
 }

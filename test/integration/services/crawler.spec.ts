@@ -16,7 +16,7 @@ import { RedisMixin } from "../../../mixins/redis.mixin.ts";
 import CrawlerService from "../../../services/crawler.service.ts";
 import IngestService from "../../../services/ingest.service.ts";
 import { startSite, type TestSite } from "../../support/site.ts";
-import { eventually, stopChild, testBroker, testSettings, uniqueName } from "../../support/cluster.ts";
+import { CRAWL_TEST_DBS, eventually, stopChild, testBroker, testSettings, uniqueName } from "../../support/cluster.ts";
 
 const ROOT = resolve(__dirname, "../../..");
 const NODE = resolve(ROOT, "node_modules/.bin/node");
@@ -88,6 +88,7 @@ describe("crawler service", () => {
 		site = await startSite({ fanout: 3, depth: 3 });
 		const prefix = uniqueName("it").replace(/[-]/g, "_");
 		base = testSettings({
+			REDIS_DB: CRAWL_TEST_DBS.crawler,
 			KAFKA_TOPIC_PREFIX: prefix,
 			KAFKA_INCOMING_TOPIC: `${prefix}.incoming`,
 			KAFKA_GROUP: `${prefix}-group`,
