@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import yaml from "js-yaml";
 
@@ -27,7 +27,10 @@ describe("docker-compose.yml", () => {
 			const svc = doc.services[name]!;
 			expect(svc.build).toBe(".");
 			expect(svc.environment).toMatchObject({ TRANSPORTER: "redis://redis:6379", REDIS_HOST: "redis", KAFKA_HOSTS: "kafka:9092", ZOOKEEPER_HOSTS: "zookeeper:2181" });
-			expect(svc.environment!.SERVICES).toBe(name === "zookeeper-admin" ? "zookeeper" : name);
+			const expected = name === "zookeeper-admin" ? "zookeeper" : name === "ingest" ? "ingest,crawl" : name;
+			expect(svc.environment!.SERVICES).toBe(expected);
+			// every service named exists in services/
+			for (const service of expected.split(",")) expect(existsSync(resolve(ROOT, "services", `${service}.service.ts`))).toBe(true);
 		}
 	});
 });
