@@ -27,7 +27,9 @@ export function parseDomainConfig(text: string | null): DomainConfig {
 	if (doc === null || doc === undefined) return { blacklist: [], domains: {} };
 	if (typeof doc !== "object" || Array.isArray(doc)) throw new Error("the configuration must be a YAML mapping with 'blacklist' and 'domains'");
 	const raw = doc as { blacklist?: unknown; domains?: unknown };
-	const blacklist = Array.isArray(raw.blacklist) ? raw.blacklist.filter((d): d is string => typeof d === "string").map(d => d.toLowerCase()) : [];
+	// A single domain written as a scalar ("blacklist: bad.com") counts as a one-entry list.
+	const listed = typeof raw.blacklist === "string" ? [raw.blacklist] : Array.isArray(raw.blacklist) ? raw.blacklist : [];
+	const blacklist = listed.filter((d): d is string => typeof d === "string").map(d => d.toLowerCase());
 	const domains: Record<string, DomainThrottle> = {};
 	if (raw.domains && typeof raw.domains === "object" && !Array.isArray(raw.domains)) {
 		for (const [domain, value] of Object.entries(raw.domains as Record<string, unknown>)) {

@@ -60,6 +60,7 @@ export class ZookeeperSession {
 				if (!was) this.log.info("ZooKeeper connected", { zookeeper: this.settings.ZOOKEEPER_HOSTS });
 			} else if (state === zookeeper.State.DISCONNECTED) {
 				this.isConnected = false;
+				if (this.closed) return;
 				this.log.warn("ZooKeeper connection lost, reconnecting", { zookeeper: this.settings.ZOOKEEPER_HOSTS });
 			} else if (state === zookeeper.State.EXPIRED) {
 				this.isConnected = false;
@@ -68,7 +69,7 @@ export class ZookeeperSession {
 				client.close();
 				this.client = this.newClient();
 				this.client.connect();
-				// MUTATION
+				for (const path of this.watches.keys()) this.arm(path);
 			}
 		});
 		return client;

@@ -3,18 +3,10 @@
  * ZooKeeper server this file starts and stops) and a session expiring, a malformed document, the public
  * IP in the throttle keys, SCHEDULER_QUEUE_TIMEOUT and SCHEDULER_BACKLOG_BLACKLIST.
  *
- * Sharing the cluster with crawler.spec.ts. Domain queues are shared by spider type, so crawlers of
- * another test file running at the same time would pop this file's requests (and this file's crawlers
- * theirs), and ports do not tell domains apart (127.0.0.1:A and 127.0.0.1:B are one domain). So:
- *  - the sites here are on 127.0.0.1 but reached under domains nobody else uses: "localhost" and
- *    "::ffff:7f00:1" (http://[::ffff:127.0.0.1]:PORT, the IPv4-mapped IPv6 address of the same socket);
- *  - a "fence" keeps each side out of the other's queues: a throttle window (`<key>:throttle_window`)
- *    filled with hits dated an hour ahead, which the pop script never trims, so whoever throttles under
- *    that key sees the domain full for an hour. Other crawlers throttle as `link:<domain>` (the default,
- *    SCHEDULER_TYPE_ENABLED, no IP): those keys are fenced for this file's domains. This file's
- *    crawlers throttle as `<domain>` or `link:<ip>:<domain>`: those keys are fenced for 127.0.0.1.
- *    The fences are removed at the end (and expire in 30 min anyway).
- *  - this file's crawlers run the link spider only, so they never touch wandering queues.
+ * Crawlers take requests from every queue of their spider types, so this file has a Redis database of
+ * its own (CRAWL_TEST_DBS.crawlerConfig): crawler.spec.ts running at the same time never takes its
+ * requests, nor it theirs. Two sites on 127.0.0.1, one reached as http://127.0.0.1:PORT and the other as
+ * http://localhost:PORT2: two domains for the crawler (ports do not count).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -28,7 +20,7 @@ import { ZookeeperSession } from "../../../lib/zookeeper/client.ts";
 import { RedisMixin } from "../../../mixins/redis.mixin.ts";
 import CrawlerService from "../../../services/crawler.service.ts";
 import IngestService from "../../../services/ingest.service.ts";
-import { captureLogger, eventually, testBroker, testSettings, uniqueName, type CapturedLine } from "../../support/cluster.ts";
+import { captureLogger, CRAWL_TEST_DBS, eventually, testBroker, testSettings, uniqueName, type CapturedLine } from "../../support/cluster.ts";
 import { freePort, startZkServer, type ZkServer } from "../../support/zk-server.ts";
 
 const quietLog = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };
@@ -36,11 +28,9 @@ const sleep = (ms: number) => new Promise<void>(resolve => setTimeout(resolve, m
 
 /** The IP the loopback "what is my IP" service answers. */
 const FAKE_PUBLIC_IP = "10.9.8.7";
-/** Domains of this file's sites (see the header). */
-const MAPPED = "::ffff:7f00:1";
+/** Domains of the two sites. */
+const LOOPBACK = "127.0.0.1";
 const LOCALHOST = "localhost";
-/** Hits in a fence: more than any crawler's limit per window. */
-const FENCE_HITS = 20000;
 
 const APPLIED = "Crawler configuration from ZooKeeper applied";
 const BAD_CONFIG = "Bad crawler configuration in ZooKeeper, keeping the last good one";
@@ -97,7 +87,6 @@ describe("crawler configuration: ZooKeeper away, malformed documents, public IP,
 	const brokers: ServiceBroker[] = [];
 	const zkRoot = `/it-crawler-config-${uniqueName("zk")}`;
 	const pages: Page[] = [];
-	const fences: string[] = [];
 	let base: Settings;
 	let kafka: KafkaClient;
 	let redis: Redis;
@@ -106,18 +95,15 @@ describe("crawler configuration: ZooKeeper away, malformed documents, public IP,
 	let zk: ZookeeperSession;
 	let stopReader: (() => Promise<void>) | null = null;
 	let privateZk: ZkServer | null = null;
-	/** Site reached as http://[::ffff:127.0.0.1]:PORT (domain ::ffff:7f00:1). */
-	let mapped: Loopback;
+	/** Site reached as http://127.0.0.1:PORT (domain 127.0.0.1). */
+	let site: Loopback;
 	/** Site reached as http://localhost:PORT (domain localhost). */
 	let local: Loopback;
 	let ipService: Loopback;
-	let mappedOrigin: string;
+	let siteOrigin: string;
 	let localOrigin: string;
 
-	/**
-	 * A crawler node (link spider only, throttle keys `<domain>` unless a test says otherwise) on this
-	 * file's topics; its log lines are captured.
-	 */
+	/** A crawler node (link spider) on this file's topics and database; its log lines are captured. */
 	async function startCrawler(overrides: Partial<Record<SettingName, unknown>> = {}) {
 		const { logger, lines } = captureLogger();
 		const broker = testBroker(testSettings({ ...base, ...overrides }), { logger });
@@ -164,19 +150,6 @@ describe("crawler configuration: ZooKeeper away, malformed documents, public IP,
 		throw new Error(`could not write ${path}: ${String(last)}`);
 	}
 
-	/** Fill a throttle window with hits an hour ahead: nobody throttled under `key` pops for an hour. */
-	async function fence(key: string): Promise<void> {
-		const windowKey = `${key}:throttle_window`;
-		const until = Date.now() / 1000 + 3600;
-		for (let i = 0; i < FENCE_HITS; i += 1000) {
-			const args: Array<string | number> = [];
-			for (let j = i; j < i + 1000; j++) args.push(until, `fence-${j}`);
-			await redis.zadd(windowKey, ...args);
-		}
-		await redis.expire(windowKey, 1800);
-		fences.push(windowKey);
-	}
-
 	beforeAll(async () => {
 		local = await startLoopback((path, _req, res) => {
 			if (path.startsWith("/page/")) html(res, `<p>${path}</p>`);
@@ -184,14 +157,13 @@ describe("crawler configuration: ZooKeeper away, malformed documents, public IP,
 		});
 		localOrigin = `http://localhost:${local.port}`;
 		// /parent/<name> links to a page of the other site (localhost) and to one of its own
-		mapped = await startLoopback((path, _req, res) => {
+		site = await startLoopback((path, _req, res) => {
 			const parent = /^\/parent\/([\w-]+)$/.exec(path);
 			if (parent) html(res, `<a href="${localOrigin}/page/${parent[1]}-child">child</a> <a href="/page/${parent[1]}-sibling">sibling</a>`);
 			else if (path.startsWith("/page/")) html(res, `<p>${path}</p>`);
 			else res.writeHead(404).end();
 		});
-		// the URL parser writes the address as [::ffff:7f00:1], and so do the crawled records
-		mappedOrigin = `http://[::ffff:7f00:1]:${mapped.port}`;
+		siteOrigin = `http://127.0.0.1:${site.port}`;
 		ipService = await startLoopback((path, _req, res) => {
 			res.writeHead(200, { "Content-Type": "text/plain" });
 			res.end(`your ip is ${FAKE_PUBLIC_IP}\n`);
@@ -203,10 +175,9 @@ describe("crawler configuration: ZooKeeper away, malformed documents, public IP,
 			KAFKA_INCOMING_TOPIC: `${prefix}.incoming`,
 			KAFKA_GROUP: `${prefix}-group`,
 			KAFKA_PRODUCER_BATCH_LINGER_MS: 5,
+			REDIS_DB: CRAWL_TEST_DBS.crawlerConfig,
 			ZOOKEEPER_ASSIGN_PATH: `${zkRoot}/crawler/`,
 			SPIDERS: ["link"],
-			SCHEDULER_TYPE_ENABLED: false,
-			SCHEDULER_IP_ENABLED: false,
 			QUEUE_HITS: 1000,
 			QUEUE_WINDOW: 1,
 			QUEUE_MODERATED: false,
@@ -220,9 +191,6 @@ describe("crawler configuration: ZooKeeper away, malformed documents, public IP,
 		const probe = admin.createService({ name: "probe", mixins: [RedisMixin()] }) as unknown as { redis: Redis };
 		await admin.start();
 		redis = probe.redis;
-		// Other test files' crawlers (link:<domain>) stay out of this file's domains, and this file's
-		// crawlers (<domain>, link:<ip>:<domain>) out of 127.0.0.1, everybody else's.
-		for (const key of [`link:${LOCALHOST}`, `link:${MAPPED}`, "127.0.0.1", `link:${FAKE_PUBLIC_IP}:127.0.0.1`, "link:127.0.0.1:127.0.0.1"]) await fence(key);
 
 		const firehose = `${prefix}.crawled_firehose`;
 		kafka = new KafkaClient(base, "it-crawler-config-reader", quietLog);
@@ -256,9 +224,8 @@ describe("crawler configuration: ZooKeeper away, malformed documents, public IP,
 		await kafka?.close();
 		await ingest?.stop();
 		if (redis) {
-			if (fences.length) await redis.del(...fences);
 			// Forget this file's queues in the registry when they are empty (as a crawler would).
-			for (const domain of [LOCALHOST, MAPPED]) if ((await redis.exists(`link:${domain}:queue`)) === 0) await redis.srem(queueRegistryKey("link"), `link:${domain}:queue`);
+			for (const domain of [LOCALHOST, LOOPBACK]) if ((await redis.exists(`link:${domain}:queue`)) === 0) await redis.srem(queueRegistryKey("link"), `link:${domain}:queue`);
 		}
 		await admin?.stop();
 		if (zk) {
@@ -266,7 +233,7 @@ describe("crawler configuration: ZooKeeper away, malformed documents, public IP,
 			for (const p of [`${zkRoot}/crawler`, zkRoot]) await zk.remove(p);
 			zk.close();
 		}
-		await Promise.all([mapped, local, ipService].filter(Boolean).map(s => s.close()));
+		await Promise.all([site, local, ipService].filter(Boolean).map(s => s.close()));
 	});
 
 	it("keeps the last configuration while ZooKeeper is away, applies changes once it is back, and after its session expired", async () => {
@@ -282,7 +249,7 @@ describe("crawler configuration: ZooKeeper away, malformed documents, public IP,
 
 			const crawlid = uniqueName("zkaway");
 			const held = `${localOrigin}/page/${crawlid}-held`;
-			const other = `${mappedOrigin}/page/${crawlid}-other`;
+			const other = `${siteOrigin}/page/${crawlid}-other`;
 			await feed({ url: held, crawlid });
 			expect(await eventually(() => queued(LOCALHOST, crawlid), 15000)).toBe(true);
 
@@ -313,8 +280,9 @@ describe("crawler configuration: ZooKeeper away, malformed documents, public IP,
 			// A session does expire when the client is silent that long while the server runs (a long pause
 			// of the process): freeze this process (the crawler with it) for 6 s > the 4 s session timeout.
 			const appliedBefore = count(lines, APPLIED);
+			const expiredBefore = count(lines, SESSION_EXPIRED);
 			Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 6000);
-			expect(await eventually(() => count(lines, SESSION_EXPIRED) > 0, 15000)).toBe(true);
+			expect(await eventually(() => count(lines, SESSION_EXPIRED) > expiredBefore, 15000)).toBe(true);
 			// the new session reads the document again, then watches it: the next change applies
 			expect(await eventually(() => count(lines, APPLIED) > appliedBefore, 15000)).toBe(true);
 			const rewritten = Date.now();
@@ -334,7 +302,7 @@ describe("crawler configuration: ZooKeeper away, malformed documents, public IP,
 
 	it("logs a malformed ZooKeeper document and keeps the last good configuration", async () => {
 		const path = `${zkRoot}/crawler/malformed`;
-		await writeDoc(zk, path, `blacklist:\n- ${LOCALHOST}\ndomains:\n  ${MAPPED}:\n    window: 1\n    hits: 50\n`);
+		await writeDoc(zk, path, `blacklist:\n- ${LOCALHOST}\ndomains:\n  ${LOOPBACK}:\n    window: 1\n    hits: 50\n`);
 		const { lines, status } = await startCrawler({ ZOOKEEPER_ID: "malformed" });
 		expect(await eventually(async () => (await status()).blacklist.includes(LOCALHOST), 10000)).toBe(true);
 		const crawlid = uniqueName("malformed");
@@ -352,7 +320,7 @@ describe("crawler configuration: ZooKeeper away, malformed documents, public IP,
 			expect(line.data).toMatchObject({ path, error: expect.any(String) });
 			const st = await status();
 			expect(st.blacklist).toEqual([LOCALHOST]);
-			expect(st.domains).toEqual([MAPPED]);
+			expect(st.domains).toEqual([LOOPBACK]);
 		}
 		await sleep(1000);
 		expect(local.hits.get(new URL(held).pathname) ?? 0).toBe(0);
@@ -365,7 +333,7 @@ describe("crawler configuration: ZooKeeper away, malformed documents, public IP,
 	});
 
 	it("throttles under the public IP from PUBLIC_IP_URL, and as 127.0.0.1 with a warning when the lookup fails", async () => {
-		const ipSettings = { ZOOKEEPER_ID: "ip", SCHEDULER_TYPE_ENABLED: true, SCHEDULER_IP_ENABLED: true };
+		const ipSettings = { ZOOKEEPER_ID: "ip", SCHEDULER_IP_ENABLED: true };
 		const ipUrl = `http://127.0.0.1:${ipService.port}/ip`;
 		const a = await startCrawler({ ...ipSettings, PUBLIC_IP_URL: ipUrl });
 		expect((await a.status()).public_ip).toBe(FAKE_PUBLIC_IP);
@@ -399,12 +367,12 @@ describe("crawler configuration: ZooKeeper away, malformed documents, public IP,
 
 	it("forgets a domain queue SCHEDULER_QUEUE_TIMEOUT after its last use, and knows it again when a request is queued", async () => {
 		const { status } = await startCrawler({ ZOOKEEPER_ID: "timeout", SCHEDULER_QUEUE_TIMEOUT: 1, SCHEDULER_QUEUE_REFRESH: 1 });
-		const queueKey = `link:${MAPPED}:queue`;
+		const queueKey = `link:${LOOPBACK}:queue`;
 		const knows = async () => (await status()).queues.some(q => q.queue === queueKey);
 		const crawlid = uniqueName("qtimeout");
 		const timings: number[] = [];
 		for (const n of [1, 2]) {
-			const url = `${mappedOrigin}/page/${crawlid}-${n}`;
+			const url = `${siteOrigin}/page/${crawlid}-${n}`;
 			await feed({ url, crawlid });
 			// the queue is known again (the registry has it) before its request is crawled ...
 			expect(await eventually(knows, 15000, 20)).toBe(true);
@@ -430,7 +398,7 @@ describe("crawler configuration: ZooKeeper away, malformed documents, public IP,
 		expect(await eventually(async () => (await discard.status()).blacklist.includes(LOCALHOST), 10000)).toBe(true);
 		const dropped = (await discard.status()).counts.dropped;
 		const c1 = uniqueName("backlog0");
-		const parent1 = `${mappedOrigin}/parent/${c1}`;
+		const parent1 = `${siteOrigin}/parent/${c1}`;
 		const child1 = `${localOrigin}/page/${c1}-child`;
 		let seenInQueue = false;
 		let watching = true;
@@ -442,7 +410,7 @@ describe("crawler configuration: ZooKeeper away, malformed documents, public IP,
 		})();
 		try {
 			await feed({ url: parent1, crawlid: c1, maxdepth: 1 });
-			expect(await eventually(() => crawled(c1, parent1) && crawled(c1, `${mappedOrigin}/page/${c1}-sibling`), 20000)).toBe(true);
+			expect(await eventually(() => crawled(c1, parent1) && crawled(c1, `${siteOrigin}/page/${c1}-sibling`), 20000)).toBe(true);
 			// the parent did link to the child, and the sibling link was followed
 			expect(pagesOf(c1).find(p => p.url === parent1)!.links.map(l => l.url)).toContain(child1);
 			await sleep(1500);
@@ -462,10 +430,10 @@ describe("crawler configuration: ZooKeeper away, malformed documents, public IP,
 		const keep = await startCrawler({ ZOOKEEPER_ID: "backlog" });
 		expect(await eventually(async () => (await keep.status()).blacklist.includes(LOCALHOST), 10000)).toBe(true);
 		const c2 = uniqueName("backlog1");
-		const parent2 = `${mappedOrigin}/parent/${c2}`;
+		const parent2 = `${siteOrigin}/parent/${c2}`;
 		const child2 = `${localOrigin}/page/${c2}-child`;
 		await feed({ url: parent2, crawlid: c2, maxdepth: 1 });
-		expect(await eventually(() => crawled(c2, parent2) && crawled(c2, `${mappedOrigin}/page/${c2}-sibling`), 20000)).toBe(true);
+		expect(await eventually(() => crawled(c2, parent2) && crawled(c2, `${siteOrigin}/page/${c2}-sibling`), 20000)).toBe(true);
 		expect(await eventually(() => queued(LOCALHOST, c2), 5000)).toBe(true);
 		expect(await dupefilterHas(c2, child2)).toBe(1);
 		await sleep(1500);

@@ -28,6 +28,10 @@ describe("ZooKeeper crawler configuration", () => {
 		expect(domainThrottle("other.org", config, defaults, 120).limit).toBe(1);
 	});
 
+	it("reads a single blacklisted domain written as a scalar", () => {
+		expect(parseDomainConfig("blacklist: bad.com\n").blacklist).toEqual(["bad.com"]);
+	});
+
 	it("blacklists a domain and its subdomains", () => {
 		const config = parseDomainConfig("blacklist: [bad.com]\n");
 		expect(isBlacklisted("bad.com", config)).toBe(true);
