@@ -103,4 +103,20 @@ describe("feeding requests", () => {
 			expect(err.message).toContain("only http and https URLs can be crawled");
 		});
 	});
+
+	it("dump CLI: lists topics and prints messages from the beginning, pretty, stopping after -n", async () => {
+		const topic = uniqueName("it.dump");
+		await kafka.send(topic, [{ value: JSON.stringify({ url: "http://a.com", body: "<html>", n: 1 }) }, { value: JSON.stringify({ n: 2 }) }, { value: "not json" }]);
+		const list = spawnSync(NODE, ["bin/dump.ts", "list"], { cwd: ROOT, encoding: "utf8", timeout: 30000 });
+		expect(list.status).toBe(0);
+		expect(list.stdout).toMatch(/^Topics:\n/);
+		expect(list.stdout).toContain(`- ${topic}\n`);
+		const dump = spawnSync(NODE, ["bin/dump.ts", "dump", "-t", topic, "-b", "-n", "2", "-p", "--no-body"], { cwd: ROOT, encoding: "utf8", timeout: 60000 });
+		expect(dump.status).toBe(0);
+		expect(dump.stdout).toBe('{\n  "url": "http://a.com",\n  "n": 1\n}\n{\n  "n": 2\n}\n');
+		expect(dump.stderr).toContain("Num Records: 2");
+		const bad = spawnSync(NODE, ["bin/dump.ts", "dump"], { cwd: ROOT, encoding: "utf8", timeout: 30000 });
+		expect(bad.status).toBe(2);
+		expect(bad.stderr).toContain("usage:");
+	});
 });
