@@ -15,10 +15,11 @@ import { decodeBody, extractLinks } from "../lib/crawl/extract.ts";
 import { Fetcher, type FetchResult } from "../lib/crawl/fetch.ts";
 import { compileLinkFilter } from "../lib/crawl/link-filter.ts";
 import { lookupPublicIp } from "../lib/crawl/public-ip.ts";
-import { pageRecord } from "../lib/crawl/record.ts";
+import { fitRecord, pageRecord } from "../lib/crawl/record.ts";
 import { RobotsCache } from "../lib/crawl/robots-cache.ts";
 import { SPIDERS } from "../lib/crawl/spiders/index.ts";
 import type { Spider } from "../lib/crawl/spiders/spider.ts";
+import { isRetryable } from "../lib/errors.ts";
 import { Frontier, type FrontierRequest } from "../lib/frontier/frontier.ts";
 import { dupefilterKey, parseQueueKey, registeredDomain, throttleKey } from "../lib/frontier/keys.ts";
 import { KafkaMixin, type KafkaMixinThis } from "../mixins/kafka.mixin.ts";
@@ -217,9 +218,16 @@ const CrawlerService: ServiceSchema<ServiceSettingSchema, CrawlerMethods, Crawle
 				else if (r.kind === "throttled") q.nextAt = r.retryAt;
 				else {
 					q.lastUsed = now;
-					const task = this.crawl(r.request, r.lease).catch((err: Error) => {
-						// The lease stays: the request returns to its queue after REQUEST_LEASE_TIMEOUT.
-						this.logger.error("Crawl failed; the request will return to its queue when its lease expires", { url: r.request.url, error: err.message });
+					const task = this.crawl(r.request, r.lease).catch(async (err: Error) => {
+						if (isRetryable(err)) {
+							// Redis or Kafka away: the lease stays, the request returns to its queue after REQUEST_LEASE_TIMEOUT.
+							this.logger.warn("Crawl interrupted; the request returns to its queue when its lease expires", { url: r.request.url, error: err.message });
+							return;
+						}
+						// Anything else would fail again: give the request up instead of looping on it.
+						c.counts.failed++;
+						this.logger.error("Crawl failed, request given up", { url: r.request.url, crawlid: r.request.crawlid, error: err.message });
+						await c.frontier.ack(r.request.spiderid, r.lease).catch(() => undefined);
 					});
 					c.inFlight.add(task);
 					void task.finally(() => {
@@ -351,7 +359,10 @@ const CrawlerService: ServiceSchema<ServiceSettingSchema, CrawlerMethods, Crawle
 				},
 				s.KAFKA_BASE_64_ENCODE
 			);
-			const message = { value: JSON.stringify(record) };
+			// Leave room for Kafka's own record and batch headers.
+			const fitted = fitRecord(record, s.KAFKA_PRODUCER_MAX_REQUEST_SIZE - 1024);
+			if (fitted.truncated) this.logger.warn("Page body cut to fit KAFKA_PRODUCER_MAX_REQUEST_SIZE", { url: request.url, limit: s.KAFKA_PRODUCER_MAX_REQUEST_SIZE });
+			const message = { value: fitted.message };
 			const topics = [`${s.KAFKA_TOPIC_PREFIX}.crawled_firehose`];
 			if (s.KAFKA_APPID_TOPICS) topics.push(`${s.KAFKA_TOPIC_PREFIX}.crawled_${request.appid}`);
 			await Promise.all(topics.map(t => this.kafka.produce(t, message)));

@@ -42,3 +42,22 @@ export function pageRecord(page: PageRecordInput, base64: boolean, now: Date = n
 	};
 	return record;
 }
+
+/**
+ * The message of a record, within `maxBytes` (KAFKA_PRODUCER_MAX_REQUEST_SIZE): when the page is too big,
+ * its body is cut until the message fits, rather than losing the page.
+ */
+export function fitRecord(record: Record<string, unknown>, maxBytes: number): { message: string; truncated: boolean } {
+	let message = JSON.stringify(record);
+	if (Buffer.byteLength(message) <= maxBytes || typeof record.body !== "string") return { message, truncated: false };
+	let body = record.body;
+	for (let i = 0; i < 30 && Buffer.byteLength(message) > maxBytes && body.length > 0; i++) {
+		const over = Buffer.byteLength(message) - maxBytes;
+		const bodyBytes = Buffer.byteLength(JSON.stringify(body));
+		// Cut proportionally to how much of the body's JSON must go, plus a margin.
+		const keep = Math.max(0, Math.floor(body.length * (1 - (over + 64) / bodyBytes)) - 16);
+		body = body.slice(0, Math.min(keep, body.length - 1));
+		message = JSON.stringify({ ...record, body });
+	}
+	return { message, truncated: true };
+}

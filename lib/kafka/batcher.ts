@@ -30,8 +30,11 @@ export class Batcher<T> {
 
 	add(item: T): Promise<void> {
 		return new Promise<void>((resolve, reject) => {
+			const size = this.opts.sizeOf(item);
+			// A batch never grows past maxBytes: what is pending goes first when this item would not fit.
+			if (this.pending.length && this.pendingBytes + size > this.opts.maxBytes) this.flushNow();
 			this.pending.push({ item, resolve, reject });
-			this.pendingBytes += this.opts.sizeOf(item);
+			this.pendingBytes += size;
 			if (this.pendingBytes >= this.opts.maxBytes || this.opts.lingerMs <= 0) this.flushNow();
 			else this.timer ??= setTimeout(() => this.flushNow(), this.opts.lingerMs);
 		});

@@ -228,7 +228,8 @@ export class KafkaClient {
 		if (!batcher) {
 			batcher = new Batcher<OutgoingMessage>({
 				lingerMs: this.settings.KAFKA_PRODUCER_BATCH_LINGER_MS,
-				maxBytes: this.settings.KAFKA_PRODUCER_BUFFER_BYTES,
+				// One request stays within what the broker accepts (KAFKA_PRODUCER_MAX_REQUEST_SIZE).
+				maxBytes: Math.min(this.settings.KAFKA_PRODUCER_BUFFER_BYTES, this.settings.KAFKA_PRODUCER_MAX_REQUEST_SIZE),
 				sizeOf: m => (typeof m.value === "string" ? Buffer.byteLength(m.value) : m.value.length) + 64,
 				flush: items => this.send(topic, items)
 			});

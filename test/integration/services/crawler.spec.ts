@@ -350,4 +350,29 @@ describe("crawler service", () => {
 			await new Promise(r => chain.close(r));
 		}
 	});
+
+	it("survives misbehaving pages (endless redirects, huge and compressed-bomb bodies, drips, link bombs) in bounded time and memory", async () => {
+		const node = await startNode(["ingest", "crawler"], { DOWNLOAD_TIMEOUT: 2, DOWNLOAD_MAXSIZE: 1024 * 1024, RETRY_TIMES: 0, REDIRECT_MAX_TIMES: 5 });
+		const crawlid = uniqueName("bad");
+		const rssBefore = process.memoryUsage().rss;
+		const started = Date.now();
+		for (const path of ["/redirect-loop", "/huge", "/gzip-bomb", "/drip", "/links-bomb", "/d1/p1"]) await feed({ url: `${site.origin}${path}`, appid: "testapp", crawlid });
+		await eventually(() => pagesOf(crawlid).some(p => p.url === `${site.origin}/d1/p1`), 30000);
+		await eventually(() => pagesOf(crawlid).length >= 4, 15000);
+		await new Promise(r => setTimeout(r, 500));
+		const byPath = new Map(pagesOf(crawlid).map(p => [new URL(p.url).pathname, p]));
+		// huge bodies are cut at DOWNLOAD_MAXSIZE (decoded) and to fit a Kafka message; the crawler keeps going
+		for (const path of ["/huge", "/gzip-bomb", "/links-bomb"]) expect(byPath.has(path)).toBe(true);
+		expect(Buffer.byteLength(String(byPath.get("/huge")!.body))).toBeLessThanOrEqual(1024 * 1024);
+		expect(Buffer.byteLength(String(byPath.get("/gzip-bomb")!.body))).toBeLessThanOrEqual(1024 * 1024);
+		// endless redirects and a drip past DOWNLOAD_TIMEOUT are given up, not published
+		await new Promise(r => setTimeout(r, 3000));
+		expect(byPath.has("/redirect-loop")).toBe(false);
+		expect(pagesOf(crawlid).some(p => p.url === `${site.origin}/drip`)).toBe(false);
+		const status = (await node.call("crawler.status")) as { counts: { failed: number }; in_flight: number };
+		expect(status.counts.failed).toBeGreaterThanOrEqual(2);
+		const grownMb = (process.memoryUsage().rss - rssBefore) / 1024 / 1024;
+		console.log(`misbehaving pages: done in ${Date.now() - started} ms, published ${[...byPath.keys()].sort().join(" ")}, ${status.counts.failed} given up, memory grew ${grownMb.toFixed(0)} MB`);
+		expect(grownMb).toBeLessThan(300);
+	});
 });

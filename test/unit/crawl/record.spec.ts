@@ -1,4 +1,4 @@
-import { pageRecord, pythonUtcTimestamp } from "../../../lib/crawl/record.ts";
+import { fitRecord, pageRecord, pythonUtcTimestamp } from "../../../lib/crawl/record.ts";
 
 const page = {
 	appid: "app",
@@ -35,5 +35,16 @@ describe("crawled_firehose record", () => {
 		const record = pageRecord({ ...page, responseHeaders: { "Set-Cookie": ["a=1", "b=2"] }, links: [{ url: "http://x.com/a\nb", text: "x" }] }, false);
 		expect(record.response_headers).toEqual({ "Set-Cookie": ["a=1", "b=2"] });
 		expect(record.links).toEqual([{ url: "http://x.com/ab", text: "x" }]);
+	});
+
+	it("cuts the body of a page too big for a Kafka message until it fits", () => {
+		const big = pageRecord({ ...page, text: "é\u0001".repeat(300000) }, false);
+		const { message, truncated } = fitRecord(big, 100_000);
+		expect(truncated).toBe(true);
+		expect(Buffer.byteLength(message)).toBeLessThanOrEqual(100_000);
+		expect(Buffer.byteLength(message)).toBeGreaterThan(80_000);
+		const parsed = JSON.parse(message) as Record<string, unknown>;
+		expect(Object.keys(parsed)).toEqual(Object.keys(big));
+		expect(fitRecord(pageRecord(page, false), 100_000)).toEqual({ message: JSON.stringify(pageRecord(page, false)), truncated: false });
 	});
 });

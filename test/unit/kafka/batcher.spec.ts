@@ -14,9 +14,18 @@ describe("Batcher (producer linger)", () => {
 		expect(batches).toEqual([[1, 2, 3], [4]]);
 	});
 
-	it("sends at once when the batch reaches maxBytes", async () => {
+	it("never lets a batch grow past maxBytes: a big item goes in a batch of its own", async () => {
 		const batches: string[][] = [];
 		const b = new Batcher<string>({ lingerMs: 10000, maxBytes: 10, sizeOf: s => s.length, flush: async items => void batches.push(items) });
+		const all = Promise.all([b.add("aaa"), b.add("bbbbbbbbb"), b.add("cc")]);
+		await b.drain();
+		await all;
+		expect(batches).toEqual([["aaa"], ["bbbbbbbbb"], ["cc"]]);
+	});
+
+	it("sends at once when the batch reaches maxBytes", async () => {
+		const batches: string[][] = [];
+		const b = new Batcher<string>({ lingerMs: 10000, maxBytes: 12, sizeOf: s => s.length, flush: async items => void batches.push(items) });
 		await Promise.all([b.add("aaaa"), b.add("bbbb"), b.add("cccc")]);
 		expect(batches).toEqual([["aaaa", "bbbb", "cccc"]]);
 	});
