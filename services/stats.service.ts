@@ -5,7 +5,7 @@
  * values with pipelines. Counts in stats:redis-monitor:{total,fail,StatsMonitor}.
  */
 import type { Redis } from "ioredis";
-import type { ServiceSchema, ServiceSettingSchema } from "moleculer";
+import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import { RefusedRequestError } from "../lib/errors.ts";
 import {
 	classifyQueueKey,
@@ -65,6 +65,19 @@ const StatsService: ServiceSchema<ServiceSettingSchema, StatsMethods, Vars> = {
 	name: "stats",
 	// Moleculer runs the last mixin's hooks first: Redis connects before stats, Kafka and the action use it.
 	mixins: [ActionMixin({ plugin: "StatsMonitor" }), StatsMixin({ component: "redis-monitor" }), KafkaMixin(), RedisMixin()],
+
+	actions: {
+		/**
+		 * The same report, answered directly instead of on the outbound topic (REPL, dashboards):
+		 *   mol $ call stats.report --stats queue
+		 */
+		report: {
+			params: { stats: { type: "enum", values: [...STATS_TYPES], optional: true, default: "all" } },
+			handler(ctx: Context<{ stats: StatsType }>) {
+				return this.answer({ appid: "repl", stats: ctx.params.stats });
+			}
+		}
+	},
 
 	methods: {
 		async answer(request: ActionRequest) {

@@ -11,6 +11,7 @@ import { RedisMixin } from "../../../mixins/redis.mixin.ts";
 import ExpireService from "../../../services/expire.service.ts";
 import InfoService from "../../../services/info.service.ts";
 import IngestService from "../../../services/ingest.service.ts";
+import StatsService from "../../../services/stats.service.ts";
 import StopService from "../../../services/stop.service.ts";
 import { eventually, testBroker, testSettings, uniqueName } from "../../support/cluster.ts";
 
@@ -160,5 +161,20 @@ describe("info, stop and expire services", () => {
 		for (const u of uuids) expect(answers.filter(a => a.uuid === u)).toHaveLength(1);
 		expect(await redis.zcard("stats:redis-monitor:InfoMonitor:900")).toBeGreaterThanOrEqual(before + 10);
 		expect((await redis.keys("stats:redis-monitor:self:*")).length).toBeGreaterThanOrEqual(2);
+	});
+
+	it("stats.report answers directly for the REPL (queue backlog per spider and domain)", async () => {
+		const crawl = uniqueName("rep");
+		await feed(seed(crawl, "http://r.example.ws/1", 1), seed(crawl, "http://r.example.ws/2", 1));
+		await eventually(async () => (await redis.zcard(`${spider}:example.ws:queue`)) === 2, 20000);
+		const broker = testBroker(base);
+		broker.createService(StatsService);
+		brokers.push(broker);
+		await broker.start();
+		// as the original: total_backlog sits inside `queues`
+		const report = (await broker.call("stats.report", { stats: "queue" })) as { queues: Record<string, { domains: Array<{ domain: string; backlog: number }> }> & { total_backlog: number }; stats: string };
+		expect(report.stats).toBe("queue");
+		expect(report.queues[`queue_${spider}`]!.domains).toEqual(expect.arrayContaining([{ domain: "example.ws", backlog: 2 }]));
+		expect(report.queues.total_backlog).toBeGreaterThanOrEqual(2);
 	});
 });
