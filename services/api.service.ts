@@ -56,16 +56,19 @@ const isJsonContentType = (req: IncomingMessage) => /^application\/(.+\+)?json\b
 /** Moleculer-web / body-parser errors to the original's answers. */
 function errorAnswer(err: Error & { code?: unknown; type?: string; status?: number }): [number, Wrapped] {
 	const code = typeof err.code === "number" ? err.code : (err.status ?? 500);
-	if (err.type === "entity.parse.failed" || (code === 400 && /json/i.test(err.message))) return [400, failure(MESSAGES.invalidJson)];
 	if (err.type === "entity.too.large" || code === 413) return [413, failure(MESSAGES.tooLarge)];
 	if (code === 404) return [404, failure(MESSAGES.noEndpoint)];
 	if (code === 405) return [405, failure(MESSAGES.method)];
+	// Everything else the body parser refuses (bad JSON, charset, encoding, corrupt compression) is the client's.
+	// (Decompression errors carry a string code such as Z_DATA_ERROR or ERR__ERROR_FORMAT_PADDING_2.)
+	const decoding = typeof err.code === "string" || /decompress|inflate|gunzip|header check|end of file/i.test(err.message);
+	if (err.type !== undefined || decoding || (code >= 400 && code < 500)) return [400, failure(MESSAGES.invalidJson)];
 	return [500, failure(MESSAGES.internal)];
 }
 
 function onError(this: { logger: { warn(m: string, d?: object): void } }, req: IncomingMessage, res: ServerResponse, err: Error) {
 	const [code, body] = errorAnswer(err as Error & { code?: unknown; type?: string });
-	if (code >= 500) this.logger.warn("REST request failed", { url: req.url, method: req.method, error: err.message });
+	if (code >= 500) this.logger.warn("REST request failed", { url: req.url, method: req.method, error: err.message, code: (err as { code?: unknown }).code, name: err.name });
 	if (res.headersSent) return res.end();
 	res.writeHead(code, { "Content-Type": "application/json; charset=utf-8" });
 	res.end(JSON.stringify(body));
@@ -136,7 +139,9 @@ const ApiService: ServiceSchema<ServiceSettingSchema, Methods, Vars> = {
 		/** The parsed JSON object of the request, or null after answering 400. */
 		jsonBody(req, res) {
 			const body = req.body;
-			if (!isJsonContentType(req) || body === null || typeof body !== "object" || Array.isArray(body)) {
+			// The body parser turns an empty body into {}: an empty body is no JSON.
+			const empty = req.headers["content-length"] === "0" || (req.headers["content-length"] === undefined && req.headers["transfer-encoding"] === undefined);
+			if (!isJsonContentType(req) || body === null || typeof body !== "object" || Array.isArray(body) || (empty && Object.keys(body).length === 0)) {
 				this.send(res, 400, failure(MESSAGES.invalidJson));
 				return null;
 			}

@@ -172,6 +172,19 @@ export class Frontier {
 		await this.redis.zrem(leasesKey(spiderid), lease);
 	}
 
+	/**
+	 * Return leases now, before they expire (their crawler stops without finishing them): they are
+	 * expired and reaped at once, so they go back to their queues in their old place, or are dropped when
+	 * their crawl was stopped meanwhile, exactly as the leases of a dead crawler. Returns how many.
+	 */
+	async release(spiderid: string, leases: string[]): Promise<number> {
+		if (!leases.length) return 0;
+		const tx = this.redis.multi();
+		for (const lease of leases) tx.zadd(leasesKey(spiderid), "XX", 0, lease);
+		await tx.exec();
+		return this.reap(spiderid, 0, leases.length);
+	}
+
 	/** Return the leases that expired (their crawler died) to their queues. */
 	async reap(spiderid: string, now = Date.now() / 1000, max = 1000): Promise<number> {
 		return this.redis.frontierReap(leasesKey(spiderid), queueRegistryKey(spiderid), blacklistKey(spiderid), now, max);

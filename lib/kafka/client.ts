@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import { Kafka, logLevel, Partitioners, type Admin, type Consumer, type Producer, type SASLOptions } from "kafkajs";
 import type { Settings } from "../../config/index.ts";
+import { isRetryable } from "../errors.ts";
 import { Batcher } from "./batcher.ts";
 
 export type KafkaSettings = Pick<
@@ -129,6 +130,24 @@ process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
 /** Longest wait for batched messages to be sent when the client closes. */
 export const CLOSE_FLUSH_TIMEOUT_MS = 5000;
 
+/** Backoff between attempts of a batch of produced messages while Kafka is away: 200 ms doubling to 5 s. */
+export const PRODUCE_RETRY_MIN_MS = 200;
+export const PRODUCE_RETRY_MAX_MS = 5000;
+
+/**
+ * True when a failed send is about Kafka being away or moving (connection refused or lost, leader election,
+ * kafkajs' own retries exhausted on such an error), not about the messages themselves.
+ */
+export function isTransientKafkaError(err: unknown): boolean {
+	let e: unknown = err;
+	for (let depth = 0; e instanceof Error && depth < 5; depth++) {
+		if (e instanceof MessageTooLargeError) return false;
+		if (isRetryable(e) || (e as { retriable?: unknown }).retriable === true) return true;
+		e = (e as { originalError?: unknown }).originalError ?? (e as { cause?: unknown }).cause;
+	}
+	return false;
+}
+
 const LEVEL_NAMES: Record<number, keyof KafkaLog> = {
 	[logLevel.ERROR]: "error",
 	[logLevel.WARN]: "warn",
@@ -148,6 +167,10 @@ export class KafkaClient {
 	private readonly batchers = new Map<string, Batcher<OutgoingMessage>>();
 	private producerConnected = false;
 	private closed = false;
+	/** Wake-ups of batches waiting to retry (close() ends their wait). */
+	private readonly retryWaits = new Set<() => void>();
+	/** Batches currently waiting for Kafka to come back (one warning per outage). */
+	private batchesWaiting = 0;
 
 	constructor(settings: KafkaSettings, clientId: string, log: KafkaLog) {
 		this.settings = settings;
@@ -216,7 +239,8 @@ export class KafkaClient {
 
 	/**
 	 * Queue one message for the topic's next batch (KAFKA_PRODUCER_BATCH_LINGER_MS) and resolve when
-	 * the batch was acknowledged.
+	 * the batch was acknowledged. While Kafka is away (a broker restart) the batch is retried until Kafka
+	 * takes it or the client closes; messages Kafka refuses (too large, not authorized) fail at once.
 	 */
 	produce(topic: string, message: OutgoingMessage): Promise<void> {
 		try {
@@ -231,11 +255,47 @@ export class KafkaClient {
 				// One request stays within what the broker accepts (KAFKA_PRODUCER_MAX_REQUEST_SIZE).
 				maxBytes: Math.min(this.settings.KAFKA_PRODUCER_BUFFER_BYTES, this.settings.KAFKA_PRODUCER_MAX_REQUEST_SIZE),
 				sizeOf: m => (typeof m.value === "string" ? Buffer.byteLength(m.value) : m.value.length) + 64,
-				flush: items => this.send(topic, items)
+				flush: items => this.sendUntilAccepted(topic, items)
 			});
 			this.batchers.set(topic, batcher);
 		}
 		return batcher.add(message);
+	}
+
+	/**
+	 * send(), retried with a backoff (PRODUCE_RETRY_MIN_MS to PRODUCE_RETRY_MAX_MS) for as long as the
+	 * failure is transient and the client is open. kafkajs alone gives up after about 10 s of a broker
+	 * being away, shorter than a broker restart.
+	 */
+	private async sendUntilAccepted(topic: string, messages: OutgoingMessage[]): Promise<void> {
+		let delay = PRODUCE_RETRY_MIN_MS;
+		let waiting = false;
+		try {
+			for (;;) {
+				try {
+					await this.send(topic, messages);
+					if (waiting && this.batchesWaiting === 1) this.log.info("Kafka takes produced messages again", { topic });
+					return;
+				} catch (err) {
+					if (this.closed || !isTransientKafkaError(err)) throw err;
+					if (!waiting && this.batchesWaiting++ === 0)
+						this.log.warn("Kafka cannot take produced messages now; retrying until it can", { topic, error: (err as Error).message });
+					waiting = true;
+					await new Promise<void>(resolve => {
+						const wake = () => {
+							clearTimeout(timer);
+							this.retryWaits.delete(wake);
+							resolve();
+						};
+						const timer = setTimeout(wake, delay);
+						this.retryWaits.add(wake);
+					});
+					delay = Math.min(delay * 2, PRODUCE_RETRY_MAX_MS);
+				}
+			}
+		} finally {
+			if (waiting) this.batchesWaiting--;
+		}
 	}
 
 	private checkSize(message: OutgoingMessage): void {
@@ -365,6 +425,8 @@ export class KafkaClient {
 		]);
 		clearTimeout(timer);
 		this.closed = true;
+		// Batches still waiting for Kafka give up now (their callers keep their own recovery: leases, retries).
+		for (const wake of [...this.retryWaits]) wake();
 		const consumers = [...this.consumers];
 		this.consumers.clear();
 		await Promise.allSettled(consumers.map(c => c.disconnect()));

@@ -88,5 +88,6 @@ export const oneOf = (...values: string[]): ValidationRule => ({ type: "enum", v
 
 /** A one-line reason from issues: their messages joined, e.g. "The 'appid' field length must be ...". */
 export function describeIssues(issues: SchemaIssue[]): string {
-	return issues.map(i => i.message).join(" ");
+	const text = issues.map(i => (i.message.length > 300 ? `${i.message.slice(0, 300)}...` : i.message)).join(" ");
+	return text.length > 2000 ? `${text.slice(0, 2000)}...` : text;
 }

@@ -91,6 +91,7 @@ function regexReason(field: string, pattern: string): string | null {
 		new RegExp(pattern);
 		return null;
 	} catch (err) {
-		return `${field}: regular expression "${pattern.slice(0, 200)}" does not compile: ${(err as Error).message}`;
+		const why = (err as Error).message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /s, "");
+		return `${field}: regular expression "${pattern.slice(0, 200)}" does not compile: ${why.slice(0, 200)}`;
 	}
 }

@@ -108,7 +108,7 @@ describe("crawlKind.refuse", () => {
 	});
 
 	it.each(["", " ", "a b", "link:x", "link*", "link.x", "link/x", "lïnk", "link\n", "\nlink", "x".repeat(65), "link||", "link\u0000"])("refuses the spiderid %j", spiderid => {
-		expect(refuseCrawl({ spiderid })).toBe(`spiderid "${spiderid}" must be 1-64 letters, digits, '_' or '-'`);
+		expect(refuseCrawl({ spiderid })).toBe(`spiderid ${JSON.stringify(spiderid)} must be 1-64 letters, digits, '_' or '-'`);
 	});
 
 	it.each(["^https?://", "\\d+", "", ".*\\.html$", "[a-z]+", "(a|b)*", "(?:x)", "(?<name>x)", "\\/path\\/"])("accepts the pattern %j in allow_regex and deny_regex", pattern => {
