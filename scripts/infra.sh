@@ -2,18 +2,22 @@
 # Local data stack for development and tests: Redis, ZooKeeper and a single-node
 # Kafka broker (KRaft), all on loopback, all state under <root>/.infra/.
 #
-#   scripts/infra.sh install          install what is missing (Debian packages, Kafka jars)
-#   scripts/infra.sh up               install, then start what is not running, wait until it answers
-#   scripts/infra.sh down [--clean]   stop what `up` started (--clean also deletes .infra/data)
-#   scripts/infra.sh reset            same as `down --clean`
-#   scripts/infra.sh status           one line per component; exit 0 only if all answer
-#   scripts/infra.sh env              the effective settings, KEY=VALUE lines
+#   scripts/infra.sh install                install what is missing (Debian packages, Kafka jars)
+#   scripts/infra.sh up [C..]               install, then start what is not running, wait until it answers
+#   scripts/infra.sh down [--clean] [C..]   stop what `up` started (--clean also deletes its data)
+#   scripts/infra.sh reset                  same as `down --clean`
+#   scripts/infra.sh status [C..]           one line per component; exit 0 only if all answer
+#   scripts/infra.sh env                    the effective settings, KEY=VALUE lines
+# C: components to act on, any of redis, zookeeper, kafka (default: all three); e.g. `down kafka`
+# stops only the broker and `up kafka` starts it again on its data (Redis saves its RDB when stopped).
 #
 # Settings (environment, Scrapy Cluster names and defaults):
 #   REDIS_HOST=localhost REDIS_PORT=6379 ZOOKEEPER_HOSTS=localhost:2181 KAFKA_HOSTS=localhost:9092
 #   (for the *_HOSTS lists only the first host:port counts). A host that is not local
 #   (localhost, 127.x, ::1) is left alone: nothing is started for it.
 # Knobs: INFRA_DIR (default <root>/.infra), KAFKA_CONTROLLER_PORT (default Kafka port + 1),
+#   KAFKA_LIB_DIR (Kafka jars; default $INFRA_DIR/kafka/lib, so a second stack in another INFRA_DIR
+#   can share the jars of the first),
 #   KAFKA_HEAP_OPTS (default -Xms256m -Xmx512m), ZOOKEEPER_HEAP_OPTS (default -Xmx256m),
 #   INFRA_TIMEOUT (20 s per component), INFRA_KAFKA_TIMEOUT (60 s), INFRA_STOP_TIMEOUT (20 s).
 # shellcheck disable=SC2016,SC2034  # single-quoted bash -c bodies on purpose; H_*/P_* are read via namerefs
@@ -25,7 +29,7 @@ INFRA_DIR=${INFRA_DIR:-$ROOT/.infra}
 mkdir -p -- "$INFRA_DIR"
 INFRA_DIR=$(cd -- "$INFRA_DIR" && pwd)
 RUN=$INFRA_DIR/run LOGS=$INFRA_DIR/logs DATA=$INFRA_DIR/data CONF=$INFRA_DIR/conf
-KAFKA_LIB=$INFRA_DIR/kafka/lib
+KAFKA_LIB=${KAFKA_LIB_DIR:-$INFRA_DIR/kafka/lib}
 KAFKA_POM=$SCRIPT_DIR/kafka/pom.xml
 KAFKA_LOG4J=$SCRIPT_DIR/kafka/log4j2.properties
 ZK_JAR=/usr/share/java/zookeeper.jar
@@ -89,6 +93,23 @@ load_settings() {
     seen[$p]=$c
   done
 }
+
+ALL_COMPONENTS=(kafka zookeeper redis)
+# parse_components ARGS..: sets COMPONENTS (default all three) and CLEAN (--clean seen, where allowed)
+parse_components() {
+  local allow_clean=$1 a; shift
+  COMPONENTS=() CLEAN=0
+  for a in "$@"; do
+    case $a in
+      redis|zookeeper|kafka) [[ " ${COMPONENTS[*]} " == *" $a "* ]] || COMPONENTS+=("$a") ;;
+      --clean) if ((allow_clean)); then CLEAN=1; else err "unknown option '$a'"; exit 2; fi ;;
+      *) err "unknown argument '$a' (components: redis, zookeeper, kafka)"; exit 2 ;;
+    esac
+  done
+  ((${#COMPONENTS[@]})) || COMPONENTS=("${ALL_COMPONENTS[@]}")
+}
+# wanted NAME: NAME is among the selected COMPONENTS
+wanted() { [[ " ${COMPONENTS[*]} " == *" $1 "* ]]; }
 
 is_local() {
   case $1 in
@@ -179,13 +200,14 @@ kafka_stamp() { printf 'kafka %s pom %s\n' "$(kafka_version)" "$(sha256sum <"$KA
 install_kafka() {
   local stamp; stamp=$(kafka_stamp)
   if [[ -f $KAFKA_LIB/.installed && $(<"$KAFKA_LIB/.installed") == "$stamp" ]]; then return 0; fi
-  local t0 log=$LOGS/install.log tmp=$INFRA_DIR/kafka/lib.tmp; t0=$(now)
+  local t0 log=$LOGS/install.log tmp=$KAFKA_LIB.tmp; t0=$(now)
   say "fetching Kafka $(kafka_version) jars with mvn into $(rel "$KAFKA_LIB") (log: $(rel "$log"))"
   rm -rf -- "$tmp"
   if ! mvn -B -q -Dstyle.color=never -f "$KAFKA_POM" dependency:copy-dependencies \
         -DoutputDirectory="$tmp" </dev/null >>"$log" 2>&1; then
     err "mvn could not fetch Kafka (scripts/kafka/pom.xml); see $(rel "$log")"; tail -n 5 "$log" >&2; return 1
   fi
+  mkdir -p -- "$(dirname -- "$KAFKA_LIB")"
   rm -rf -- "$KAFKA_LIB"; mv -- "$tmp" "$KAFKA_LIB"
   printf '%s\n' "$stamp" >"$KAFKA_LIB/.installed"
   say "Kafka $(kafka_version) ready ($(find "$KAFKA_LIB" -name '*.jar' | wc -l) jars) in $(since "$t0")"
@@ -341,6 +363,7 @@ cmd_up() {
   declare -A T0
   # phase 1: decide and launch (Kafka first: it is the slow one); phase 2: wait for the launched ones
   for c in kafka zookeeper redis; do
+    wanted "$c" || continue
     local -n hv=H_$c pv=P_$c sv=SET_$c
     host=$hv port=$pv
     if ! is_local "$host"; then say "$c: $sv is not local; not starting it"; continue; fi
@@ -376,12 +399,12 @@ cmd_up() {
 
 # ---------------------------------------------------------------- stop
 cmd_down() {
-  local clean=0
-  [[ ${1:-} == --clean ]] && clean=1
+  local clean=$CLEAN
   lock
   load_settings
   local c pid pids=() names=() t0; t0=$(now)
   for c in kafka zookeeper redis; do
+    wanted "$c" || continue
     if pid=$(our_pid "$c"); then
       kill -TERM "$pid" 2>/dev/null || true
       pids+=("$pid"); names+=("$c")
@@ -416,8 +439,12 @@ cmd_down() {
     rm -f -- "$(pidfile "${names[$i]}")" "$(addrfile "${names[$i]}")"
   done
   if ((clean)); then
-    rm -rf -- "$DATA" "$CONF"
-    say "deleted $(rel "$DATA")"
+    if ((${#COMPONENTS[@]} == ${#ALL_COMPONENTS[@]})); then
+      rm -rf -- "$DATA" "$CONF"
+      say "deleted $(rel "$DATA")"
+    else
+      for c in "${COMPONENTS[@]}"; do rm -rf -- "${DATA:?}/$c"; say "deleted $(rel "$DATA/$c")"; done
+    fi
   fi
 }
 
@@ -426,6 +453,7 @@ cmd_status() {
   load_settings
   local c host port addr pid where rc=0
   for c in redis zookeeper kafka; do
+    wanted "$c" || continue
     local -n hv=H_$c pv=P_$c sv=SET_$c
     host=$hv port=$pv
     if ! is_local "$host"; then
@@ -457,15 +485,14 @@ cmd_env() {
     "$REDIS_HOST_V" "$REDIS_PORT_V" "$KAFKA_HOSTS_V" "$ZOOKEEPER_HOSTS_V"
 }
 
-usage() { sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 case ${1:-} in
   install) lock; cmd_install; say "install: all there (Debian packages, Kafka $(kafka_version) in $(rel "$KAFKA_LIB"))" ;;
-  up) cmd_up ;;
-  down)
-    case ${2:-} in "" | --clean) cmd_down "${2:-}" ;; *) err "down: unknown option '$2' (only --clean)"; exit 2 ;; esac ;;
-  reset) cmd_down --clean ;;
-  status) cmd_status ;;
+  up) parse_components 0 "${@:2}"; cmd_up ;;
+  down) parse_components 1 "${@:2}"; cmd_down ;;
+  reset) parse_components 1 --clean; cmd_down ;;
+  status) parse_components 0 "${@:2}"; cmd_status ;;
   env) cmd_env ;;
   -h|--help|help) usage ;;
   *) usage >&2; exit 2 ;;

@@ -56,6 +56,8 @@ interface CrawlerState {
 	crawlDelays: Map<string, number>;
 	ip: string | null;
 	inFlight: Set<Promise<void>>;
+	/** Lease of each crawl in flight, returned to its queue at once if the crawl does not finish before stop. */
+	leases: Map<Promise<void>, { spiderid: string; lease: string }>;
 	stopping: boolean;
 	loop: Promise<void> | null;
 	timers: NodeJS.Timeout[];
@@ -174,7 +176,8 @@ const CrawlerService: ServiceSchema<ServiceSettingSchema, CrawlerMethods, Crawle
 				}
 				let popped = false;
 				try {
-					popped = await this.tryPop(Date.now() / 1000);
+					// While Redis is away, ask nothing: a pop queued until it returns would carry a stale time.
+					if (this.redis.status === "ready") popped = await this.tryPop(Date.now() / 1000);
 				} catch (err) {
 					this.logger.warn("Scheduling failed, retrying", { error: (err as Error).message });
 					await sleep(500);
@@ -213,7 +216,9 @@ const CrawlerService: ServiceSchema<ServiceSettingSchema, CrawlerMethods, Crawle
 					q.nextAt = now + 1;
 					continue;
 				}
-				const r = await c.frontier.pop(q.spiderid, q.domain, throttle, s.REQUEST_LEASE_TIMEOUT, now);
+				// The time of the pop itself, not of the pass: heads() may have waited for Redis to come back, and a
+				// stale time would date the throttle hit and the lease in the past (the lease reaped at once: a duplicate).
+				const r = await c.frontier.pop(q.spiderid, q.domain, throttle, s.REQUEST_LEASE_TIMEOUT, Date.now() / 1000);
 				if (r.kind === "empty") q.nextAt = now + EMPTY_RECHECK_S;
 				else if (r.kind === "throttled") q.nextAt = r.retryAt;
 				else {
@@ -230,8 +235,10 @@ const CrawlerService: ServiceSchema<ServiceSettingSchema, CrawlerMethods, Crawle
 						await c.frontier.ack(r.request.spiderid, r.lease).catch(() => undefined);
 					});
 					c.inFlight.add(task);
+					c.leases.set(task, { spiderid: r.request.spiderid, lease: r.lease });
 					void task.finally(() => {
 						c.inFlight.delete(task);
+						c.leases.delete(task);
 						c.wake?.();
 					});
 					return true;
@@ -419,6 +426,7 @@ const CrawlerService: ServiceSchema<ServiceSettingSchema, CrawlerMethods, Crawle
 			crawlDelays: new Map(),
 			ip: null,
 			inFlight: new Set(),
+			leases: new Map(),
 			stopping: false,
 			loop: null,
 			timers: [],
@@ -476,8 +484,19 @@ const CrawlerService: ServiceSchema<ServiceSettingSchema, CrawlerMethods, Crawle
 		c.timers.forEach(t => clearInterval(t));
 		c.stopWatch?.();
 		await c.loop;
-		// Finish what is in flight (bounded by DOWNLOAD_TIMEOUT); what does not finish keeps its lease.
+		// Finish what is in flight (bounded by DOWNLOAD_TIMEOUT); what does not finish (Kafka away) goes back
+		// to its queue now instead of after REQUEST_LEASE_TIMEOUT.
 		await Promise.race([Promise.allSettled([...c.inFlight]), sleep(this.settingsNow().DOWNLOAD_TIMEOUT * 1000 + 2000)]);
+		// (Not while Redis is away: the call would wait for it; the leases then expire as a dead crawler's.)
+		const unfinished = this.redis.status === "ready" ? [...c.leases.values()] : [];
+		for (const spiderid of new Set(unfinished.map(l => l.spiderid))) {
+			const leases = unfinished.filter(l => l.spiderid === spiderid).map(l => l.lease);
+			const returned = await c.frontier.release(spiderid, leases).catch((err: Error) => {
+				this.logger.warn("Could not return unfinished requests; they return when their leases expire", { spider: spiderid, leases: leases.length, error: err.message });
+				return 0;
+			});
+			if (returned) this.logger.info("Returned unfinished requests to their queues", { spider: spiderid, returned });
+		}
 		await c.fetcher.close();
 	}
 };

@@ -28,6 +28,9 @@ function errorCode(err: unknown): number | null {
 	return err instanceof Exception ? (err as InstanceType<typeof Exception>).getCode() : null;
 }
 
+/** Milliseconds a lost connection may take to come back before a new client is made. */
+export const RECONNECT_WATCHDOG_MS = 8000;
+
 export class ZookeeperSession {
 	private client: Client;
 	private readonly settings: ZookeeperSettings;
@@ -35,6 +38,7 @@ export class ZookeeperSession {
 	private readonly watches = new Map<string, Set<DataListener>>();
 	private isConnected = false;
 	private closed = false;
+	private reconnectTimer: NodeJS.Timeout | null = null;
 
 	constructor(settings: ZookeeperSettings, log: ZookeeperLog) {
 		this.settings = settings;
@@ -62,17 +66,41 @@ export class ZookeeperSession {
 				this.isConnected = false;
 				if (this.closed) return;
 				this.log.warn("ZooKeeper connection lost, reconnecting", { zookeeper: this.settings.ZOOKEEPER_HOSTS });
+				this.watchReconnect();
 			} else if (state === zookeeper.State.EXPIRED) {
 				this.isConnected = false;
 				if (this.closed) return;
 				this.log.warn("ZooKeeper session expired, opening a new one", { zookeeper: this.settings.ZOOKEEPER_HOSTS });
-				client.close();
-				this.client = this.newClient();
-				this.client.connect();
-				for (const path of this.watches.keys()) this.arm(path);
+				this.replaceClient();
 			}
 		});
 		return client;
+	}
+
+	/** A fresh client and session; every data watch is armed again on it. */
+	private replaceClient(): void {
+		this.client.close();
+		this.client = this.newClient();
+		this.client.connect();
+		for (const path of this.watches.keys()) this.arm(path);
+		this.watchReconnect();
+	}
+
+	/**
+	 * node-zookeeper-client has no handshake timeout: a server that accepts the TCP connection but never
+	 * answers (a ZooKeeper still loading, or one that lost the socket) leaves the client waiting forever.
+	 * If the connection is not back within RECONNECT_WATCHDOG_MS, start over with a new client.
+	 */
+	private watchReconnect(): void {
+		if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+		const client = this.client;
+		this.reconnectTimer = setTimeout(() => {
+			this.reconnectTimer = null;
+			if (this.closed || this.isConnected || client !== this.client) return;
+			this.log.warn("ZooKeeper did not answer, opening a new connection", { zookeeper: this.settings.ZOOKEEPER_HOSTS });
+			this.replaceClient();
+		}, RECONNECT_WATCHDOG_MS);
+		this.reconnectTimer.unref();
 	}
 
 	/** Start connecting; resolves when connected or after `timeoutMs` (false: still trying in the background). */
@@ -186,6 +214,7 @@ export class ZookeeperSession {
 
 	close(): void {
 		this.closed = true;
+		if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
 		this.watches.clear();
 		this.isConnected = false;
 		this.client.close();
