@@ -43,7 +43,6 @@ export interface ActionMixinThis {
 	answer(request: ActionRequest): Promise<Record<string, unknown>>;
 	/** Optional: the answer after the last failure (default: the request's fields plus `error`). */
 	failureResponse?(request: ActionRequest, err: Error): Record<string, unknown>;
-	countAction(...counters: string[]): Promise<void>;
 }
 
 type This = RedisMixinThis & KafkaMixinThis & StatsMixinThis & ActionMixinThis & Pick<Service, "broker" | "logger">;
@@ -86,12 +85,12 @@ export function ActionMixin(opts: ActionMixinOptions) {
 					try {
 						// Another instance may have finished between our first look and the claim.
 						if (await this.redis.exists(doneKey(uuid))) return { duplicate: true, uuid };
-						await this.countAction("total", opts.plugin);
+						await this.statsCount("total", opts.plugin);
 						let response: Record<string, unknown>;
 						try {
 							response = await this.answer(request);
 						} catch (err) {
-							await this.countAction("fail");
+							await this.statsCount("fail");
 							const failures = await this.redis.incr(failuresKey(uuid));
 							await this.redis.expire(failuresKey(uuid), DONE_TTL_SECONDS);
 							if (s.RETRY_FAILURES && failures <= s.RETRY_FAILURES_MAX) {
@@ -119,11 +118,6 @@ export function ActionMixin(opts: ActionMixinOptions) {
 				const s = settingsOf(this.broker);
 				const message = { value: JSON.stringify(response) };
 				await Promise.all(outboundTopics(s, appid).map(topic => this.kafka.produce(topic, message)));
-			},
-			async countAction(this: This, ...counters: string[]) {
-				const s = settingsOf(this.broker);
-				const wanted = counters.filter(c => (c === "total" || c === "fail" ? s.STATS_TOTAL : s.STATS_PLUGINS));
-				if (wanted.length) await this.statsIncrement(...wanted);
 			}
 		}
 	});

@@ -30,6 +30,11 @@ export interface StatsMixinThis {
 	statsHeartbeatKeys: string[];
 	/** Count one event for each counter name (e.g. "total", "ScraperHandler"). Never throws. */
 	statsIncrement(...counters: string[]): Promise<void>;
+	/**
+	 * Count one event for each counter, as the STATS_TOTAL / STATS_PLUGINS switches allow: "total" and
+	 * "fail" are totals, every other name is a plugin counter. Never throws.
+	 */
+	statsCount(...counters: string[]): Promise<void>;
 	/** Snapshot of every counter this instance has written. */
 	statsSnapshot(): Promise<Record<string, CounterSnapshot>>;
 	heartbeat(): Promise<void>;
@@ -46,6 +51,11 @@ export function StatsMixin(opts: StatsMixinOptions): Partial<ServiceSchema> {
 				} catch (err) {
 					this.logger.debug("Stats not recorded", { counters, error: (err as Error).message });
 				}
+			},
+			async statsCount(this: This, ...counters: string[]) {
+				const s = settingsOf(this.broker);
+				const wanted = counters.filter(c => (c === "total" || c === "fail" ? s.STATS_TOTAL : s.STATS_PLUGINS));
+				if (wanted.length) await this.statsIncrement(...wanted);
 			},
 			async statsSnapshot(this: This) {
 				const out: Record<string, CounterSnapshot> = {};

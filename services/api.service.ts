@@ -18,6 +18,7 @@ import { failure, indexDocument, keyAppids, MESSAGES, pollKey, pollSchema, succe
 import { openApiDocument } from "../lib/api/openapi.ts";
 import { ResponseWaiters } from "../lib/api/waiters.ts";
 import { RefusedRequestError } from "../lib/errors.ts";
+import { sendToIncoming } from "../lib/ingest/feed.ts";
 import { acceptValue } from "../lib/ingest/process.ts";
 import type { KafkaConsumerHandle } from "../lib/kafka/client.ts";
 import { orderKinds } from "../lib/requests/kind.ts";
@@ -180,11 +181,7 @@ const ApiService: ServiceSchema<ServiceSettingSchema, Methods, Vars> = {
 				// Wait before sending, so an answer that comes back at once is not missed.
 				const waiting = uuid ? this.api.waiters.wait(uuid, s.WAIT_FOR_RESPONSE_TIME * 1000) : null;
 				try {
-					let timer: NodeJS.Timeout | undefined;
-					await Promise.race([
-						this.kafka.send(s.KAFKA_INCOMING_TOPIC, [{ value: JSON.stringify(body) }]),
-						new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within KAFKA_FEED_TIMEOUT (${s.KAFKA_FEED_TIMEOUT} s)`)), s.KAFKA_FEED_TIMEOUT * 1000)))
-					]).finally(() => clearTimeout(timer));
+					await sendToIncoming(this.kafka, s, body);
 				} catch (err) {
 					waiting?.cancel();
 					this.logger.warn("Unable to feed a REST request to Kafka; check KAFKA_HOSTS", { error: (err as Error).message });

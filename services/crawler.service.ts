@@ -21,7 +21,7 @@ import { SPIDERS } from "../lib/crawl/spiders/index.ts";
 import type { Spider } from "../lib/crawl/spiders/spider.ts";
 import { isRetryable } from "../lib/errors.ts";
 import { Frontier, type FrontierRequest } from "../lib/frontier/frontier.ts";
-import { dupefilterKey, parseQueueKey, registeredDomain, throttleKey } from "../lib/frontier/keys.ts";
+import { dupefilterKey, parseQueueKey, queueKey, registeredDomain, throttleKey } from "../lib/frontier/keys.ts";
 import { KafkaMixin, type KafkaMixinThis } from "../mixins/kafka.mixin.ts";
 import { RedisMixin, type RedisMixinThis } from "../mixins/redis.mixin.ts";
 import { StatsMixin, type StatsMixinThis } from "../mixins/stats.mixin.ts";
@@ -123,7 +123,7 @@ const CrawlerService: ServiceSchema<ServiceSettingSchema, CrawlerMethods, Crawle
 
 		/** A queue this node just wrote to is known at once (others learn it within SCHEDULER_QUEUE_REFRESH). */
 		registerQueue(spiderid, domain) {
-			const key = `${spiderid}:${domain}:queue`;
+			const key = queueKey(spiderid, domain);
 			if (!this.crawler.spiders.some(sp => sp.name === spiderid) || this.crawler.queues.has(key)) return;
 			this.crawler.queues.set(key, { key, spiderid, domain, nextAt: 0, lastUsed: Date.now() / 1000 });
 			this.crawler.wake?.();

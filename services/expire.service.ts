@@ -52,7 +52,7 @@ const ExpireService: ServiceSchema<ServiceSettingSchema, Methods, Vars> = {
 				const crawlid = rest.join(":");
 				if (!spiderid || !appid || !crawlid) continue;
 				try {
-					await this.statsIncrement(...(s.STATS_TOTAL ? ["total"] : []), ...(s.STATS_PLUGINS ? ["ExpireMonitor"] : []));
+					await this.statsCount("total", "ExpireMonitor");
 					const purged = await stopCrawl(this.redis, spiderid, appid, crawlid);
 					const message = { server_time: serverTime(), crawlid, spiderid, appid, total_expired: purged, action: "expired" };
 					await Promise.all(outboundTopics(s, appid).map(topic => this.kafka.produce(topic, { value: JSON.stringify(message) })));
@@ -62,7 +62,7 @@ const ExpireService: ServiceSchema<ServiceSettingSchema, Methods, Vars> = {
 				} catch (err) {
 					// Put it back: another check (on any instance) tries again.
 					await this.redis.zadd(TIMEOUT_INDEX_KEY, now, member).catch(() => undefined);
-					if (s.STATS_TOTAL) await this.statsIncrement("fail");
+					await this.statsCount("fail");
 					this.logger.warn("Could not expire crawl, retrying", { spiderid, appid, crawlid, error: (err as Error).message });
 				}
 			}
@@ -75,9 +75,10 @@ const ExpireService: ServiceSchema<ServiceSettingSchema, Methods, Vars> = {
 			do {
 				const [next, keys] = await this.redis.scan(cursor, "MATCH", "timeout:*:*:*", "COUNT", 1000);
 				cursor = next;
-				for (const key of keys) {
+				const values = keys.length ? await this.redis.mget(...keys) : [];
+				for (const [i, key] of keys.entries()) {
 					const [, spiderid, appid, ...rest] = key.split(":");
-					const value = Number(await this.redis.get(key));
+					const value = Number(values[i] ?? NaN);
 					if (!spiderid || !appid || !rest.length || !Number.isFinite(value)) continue;
 					adopted += await this.redis.zadd(TIMEOUT_INDEX_KEY, "NX", value, timeoutIndexMember(spiderid, appid, rest.join(":")));
 				}

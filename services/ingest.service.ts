@@ -31,7 +31,6 @@ interface IngestMethods {
 	ingestContext(): IngestContext;
 	processMessage(message: IncomingMessage): Promise<void>;
 	startConsumer(): Promise<void>;
-	count(...counters: string[]): Promise<void>;
 }
 
 /** Milliseconds between attempts to join the consumer group while Kafka is away at start. */
@@ -62,12 +61,6 @@ const IngestService: ServiceSchema<ServiceSettingSchema, IngestMethods, IngestVa
 	},
 
 	methods: {
-		async count(...counters: string[]) {
-			const s = settingsOf(this.broker);
-			const wanted = counters.filter(c => (c === "total" || c === "fail" ? s.STATS_TOTAL : s.STATS_PLUGINS));
-			if (wanted.length) await this.statsIncrement(...wanted);
-		},
-
 		ingestContext(): IngestContext {
 			return {
 				redis: this.redis,
@@ -78,10 +71,10 @@ const IngestService: ServiceSchema<ServiceSettingSchema, IngestMethods, IngestVa
 		},
 
 		async processMessage(message: IncomingMessage) {
-			await this.count("total");
+			await this.statsCount("total");
 			try {
 				const accepted = acceptMessage(message.value, this.ingest.kinds);
-				await this.count(accepted.kind.handlerName);
+				await this.statsCount(accepted.kind.handlerName);
 				let warned = false;
 				await retryUntilHandled(() => handleAccepted(accepted, this.ingestContext()), {
 					isStopping: () => this.ingest.stopping,
@@ -99,7 +92,7 @@ const IngestService: ServiceSchema<ServiceSettingSchema, IngestMethods, IngestVa
 				if (err instanceof StoppingError) throw err;
 				if (!(err instanceof RefusedRequestError)) throw err;
 				this.ingest.refused++;
-				await this.count("fail");
+				await this.statsCount("fail");
 				this.logger.warn(err.message, { ...err.detail, partition: message.partition, offset: message.offset });
 			}
 		},

@@ -100,7 +100,7 @@ export function enqueueArgs(request: FrontierRequest, domain: string, opts: Enqu
 	];
 }
 
-let defined = new WeakSet<Redis>();
+const defined = new WeakSet<Redis>();
 
 function defineScripts(redis: Redis): void {
 	if (defined.has(redis)) return;
@@ -110,11 +110,6 @@ function defineScripts(redis: Redis): void {
 	redis.defineCommand("frontierPurge", { numberOfKeys: 1, lua: PURGE_LUA });
 	redis.defineCommand("frontierForgetEmpty", { numberOfKeys: 2, lua: FORGET_EMPTY_LUA });
 	defined.add(redis);
-}
-
-/** For tests that swap connections. */
-export function resetScriptDefinitions(): void {
-	defined = new WeakSet<Redis>();
 }
 
 export class Frontier {

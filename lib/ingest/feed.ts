@@ -22,7 +22,12 @@ export async function feedRequest(
 	kinds: RequestKind[]
 ): Promise<FeedResult> {
 	const { kind } = acceptValue(value, kinds);
-	const topic = settings.KAFKA_INCOMING_TOPIC;
+	await sendToIncoming(kafka, settings, value);
+	return { topic: settings.KAFKA_INCOMING_TOPIC, kind: kind.name, request: value };
+}
+
+/** Produce a request to KAFKA_INCOMING_TOPIC, failing with a TransientError after KAFKA_FEED_TIMEOUT. */
+export async function sendToIncoming(kafka: KafkaClient, settings: Pick<Settings, "KAFKA_INCOMING_TOPIC" | "KAFKA_FEED_TIMEOUT" | "KAFKA_HOSTS">, value: unknown): Promise<void> {
 	let timer: NodeJS.Timeout | undefined;
 	const timeout = new Promise<never>((_, reject) => {
 		timer = setTimeout(
@@ -31,9 +36,8 @@ export async function feedRequest(
 		);
 	});
 	try {
-		await Promise.race([kafka.send(topic, [{ value: JSON.stringify(value) }]), timeout]);
+		await Promise.race([kafka.send(settings.KAFKA_INCOMING_TOPIC, [{ value: JSON.stringify(value) }]), timeout]);
 	} finally {
 		clearTimeout(timer);
 	}
-	return { topic, kind: kind.name, request: value };
 }
