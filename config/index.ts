@@ -90,6 +90,17 @@ function readLocalFile(path: string, problems: string[]): Record<string, unknown
 	return parsed as Record<string, unknown>;
 }
 
+/** Settings that are valid alone but not together. */
+function crossCheck(values: Map<SettingName, unknown>): string[] {
+	const problems: string[] = [];
+	if (values.get("REDIS_CLUSTER") === true) {
+		if (values.get("REDIS_DB") !== 0) problems.push(`REDIS_DB must be 0 with REDIS_CLUSTER=true (a Redis Cluster has only database 0; got ${String(values.get("REDIS_DB"))})`);
+		if (values.get("SCHEDULER_TYPE_ENABLED") !== true)
+			problems.push("SCHEDULER_TYPE_ENABLED must be true with REDIS_CLUSTER=true (a throttle shared by spider types would span hash slots)");
+	}
+	return problems;
+}
+
 /** Load, type and check every setting. Throws ConfigError naming each bad setting and where it came from. */
 export function loadSettings(options: LoadSettingsOptions = {}): Settings {
 	const env = options.env ?? process.env;
@@ -138,6 +149,7 @@ export function loadSettings(options: LoadSettingsOptions = {}): Settings {
 		else apply(name, raw, "overrides");
 	}
 
+	if (!problems.length) problems.push(...crossCheck(values));
 	if (problems.length) throw new ConfigError(problems);
 	return Object.freeze(Object.fromEntries(values)) as unknown as Settings;
 }

@@ -45,6 +45,10 @@ export const SETTING_DEFINITIONS = {
 	REDIS_USERNAME: redis.optStr(null, "ACL user name (Redis 6+); null for the default user."),
 	REDIS_TLS: redis.bool(false, "Connect to Redis over TLS."),
 	REDIS_SOCKET_TIMEOUT: redis.int(10, "Seconds before a Redis connection attempt is given up and retried.", { min: 1 }),
+	REDIS_CLUSTER: redis.bool(
+		false,
+		"Use a Redis Cluster: REDIS_HOST:REDIS_PORT is any node, the others are discovered. Each spider's frontier keys then share its hash tag ({<spiderid>}); needs REDIS_DB 0 and SCHEDULER_TYPE_ENABLED."
+	),
 	REDIS_LOCK_EXPIRATION: redis.int(6, "Seconds a vacant worker lock stays in Redis before another worker may take the job.", { min: 1 }),
 
 	// --- Kafka --------------------------------------------------------------------------------------

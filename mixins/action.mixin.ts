@@ -102,7 +102,9 @@ export function ActionMixin(opts: ActionMixinOptions) {
 						}
 						const full = { ...response, uuid, server_time: serverTime() };
 						await this.publishOutbound(full, request.appid);
-						await this.redis.multi().set(doneKey(uuid), "1", "EX", DONE_TTL_SECONDS).del(failuresKey(uuid)).exec();
+						// Two keys in two hash slots (a Redis Cluster): the marker first, then the failure count.
+						await this.redis.set(doneKey(uuid), "1", "EX", DONE_TTL_SECONDS);
+						await this.redis.del(failuresKey(uuid));
 						return full;
 					} finally {
 						clearInterval(renew);

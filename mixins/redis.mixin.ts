@@ -3,14 +3,13 @@
  * the service starts, reconnecting by itself, closed when the service stops.
  * Start does not fail while Redis is away: it waits REDIS_SOCKET_TIMEOUT, logs, and keeps retrying.
  */
-import type { Redis } from "ioredis";
 import type { Service, ServiceSchema } from "moleculer";
 import { defineMixin } from "./define.ts";
 import { settingsOf } from "../config/broker.ts";
-import { closeRedis, createRedis } from "../lib/redis/client.ts";
+import { closeRedis, createRedis, type RedisClient } from "../lib/redis/client.ts";
 
 export interface RedisMixinThis {
-	redis: Redis;
+	redis: RedisClient;
 	redisConnected(): boolean;
 }
 

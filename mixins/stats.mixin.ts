@@ -9,6 +9,7 @@ import { defineMixin } from "./define.ts";
 import { settingsOf } from "../config/broker.ts";
 import type { Settings } from "../config/index.ts";
 import { StatsCollector, type CounterSnapshot } from "../lib/stats/collector.ts";
+import { batch } from "../lib/redis/client.ts";
 import { heartbeatInterval, heartbeatKey, newInstanceId, parseStatsTimes, statsBase } from "../lib/stats/keys.ts";
 import type { RedisMixinThis } from "./redis.mixin.ts";
 
@@ -64,9 +65,10 @@ export function StatsMixin(opts: StatsMixinOptions): Partial<ServiceSchema> {
 			},
 			async heartbeat(this: This) {
 				const timeout = settingsOf(this.broker).HEARTBEAT_TIMEOUT;
-				const pipeline = this.redis.pipeline();
-				for (const key of this.statsHeartbeatKeys) pipeline.set(key, String(Date.now() / 1000), "EX", timeout);
-				await pipeline.exec();
+				await batch(
+					this.redis,
+					this.statsHeartbeatKeys.map(key => ["set", key, String(Date.now() / 1000), "EX", timeout])
+				);
 			}
 		},
 		created(this: This) {
@@ -97,7 +99,7 @@ export function StatsMixin(opts: StatsMixinOptions): Partial<ServiceSchema> {
 			this.statsTimers.forEach(t => clearInterval(t));
 			this.statsTimers = [];
 			// Leave the cluster's node lists at once instead of after HEARTBEAT_TIMEOUT.
-			if (this.redis.status === "ready" && this.statsHeartbeatKeys.length) await this.redis.del(...this.statsHeartbeatKeys).catch(() => undefined);
+			if (this.redis.status === "ready" && this.statsHeartbeatKeys.length) await batch(this.redis, this.statsHeartbeatKeys.map(key => ["del", key])).catch(() => undefined);
 		}
 	});
 }

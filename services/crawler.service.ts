@@ -21,7 +21,7 @@ import { SPIDERS } from "../lib/crawl/spiders/index.ts";
 import type { Spider } from "../lib/crawl/spiders/spider.ts";
 import { isRetryable } from "../lib/errors.ts";
 import { Frontier, type FrontierRequest } from "../lib/frontier/frontier.ts";
-import { dupefilterKey, parseQueueKey, queueKey, registeredDomain, throttleKey } from "../lib/frontier/keys.ts";
+import { dupefilterKey, parseQueueKey, registeredDomain, throttleKey } from "../lib/frontier/keys.ts";
 import { KafkaMixin, type KafkaMixinThis } from "../mixins/kafka.mixin.ts";
 import { RedisMixin, type RedisMixinThis } from "../mixins/redis.mixin.ts";
 import { StatsMixin, type StatsMixinThis } from "../mixins/stats.mixin.ts";
@@ -123,7 +123,7 @@ const CrawlerService: ServiceSchema<ServiceSettingSchema, CrawlerMethods, Crawle
 
 		/** A queue this node just wrote to is known at once (others learn it within SCHEDULER_QUEUE_REFRESH). */
 		registerQueue(spiderid, domain) {
-			const key = queueKey(spiderid, domain);
+			const key = this.crawler.frontier.queueKey(spiderid, domain);
 			if (!this.crawler.spiders.some(sp => sp.name === spiderid) || this.crawler.queues.has(key)) return;
 			this.crawler.queues.set(key, { key, spiderid, domain, nextAt: 0, lastUsed: Date.now() / 1000 });
 			this.crawler.wake?.();
@@ -132,7 +132,7 @@ const CrawlerService: ServiceSchema<ServiceSettingSchema, CrawlerMethods, Crawle
 		throttleFor(queue) {
 			const s = this.settingsNow();
 			const t = domainThrottle(queue.domain, this.crawler.config, s, this.crawler.crawlDelays.get(queue.domain) ?? null);
-			const key = throttleKey(queue.domain, { spiderid: s.SCHEDULER_TYPE_ENABLED ? queue.spiderid : null, ip: s.SCHEDULER_IP_ENABLED ? this.crawler.ip : null });
+			const key = throttleKey(queue.domain, { spiderid: s.SCHEDULER_TYPE_ENABLED ? this.crawler.frontier.spiderPart(queue.spiderid) : null, ip: s.SCHEDULER_IP_ENABLED ? this.crawler.ip : null });
 			return { key, ...t };
 		},
 
@@ -271,7 +271,7 @@ const CrawlerService: ServiceSchema<ServiceSettingSchema, CrawlerMethods, Crawle
 			}
 			// Seeds enter the duplicate filter when crawled, so links back to them are not fetched again.
 			if ((request.curdepth ?? 0) === 0 && !request.retry_times) {
-				const key = dupefilterKey(request.spiderid, request.crawlid);
+				const key = dupefilterKey(c.frontier.spiderPart(request.spiderid), request.crawlid);
 				await this.redis.multi().sadd(key, requestFingerprint("GET", request.url)).expire(key, s.DUPEFILTER_TIMEOUT).exec();
 			}
 			let result: FetchResult;

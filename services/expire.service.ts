@@ -6,7 +6,8 @@
  */
 import type { ServiceSchema, ServiceSettingSchema } from "moleculer";
 import { settingsOf } from "../config/broker.ts";
-import { TIMEOUT_INDEX_KEY, timeoutIndexMember } from "../lib/frontier/keys.ts";
+import { spiderOfKeyPart, TIMEOUT_INDEX_KEY, timeoutIndexMember } from "../lib/frontier/keys.ts";
+import { batch, scanKeys } from "../lib/redis/client.ts";
 import { clearTimeout, stopCrawl } from "../lib/monitor/crawl-control.ts";
 import { outboundTopics } from "../lib/monitor/outbound.ts";
 import { serverTime } from "../mixins/action.mixin.ts";
@@ -70,19 +71,16 @@ const ExpireService: ServiceSchema<ServiceSettingSchema, Methods, Vars> = {
 		},
 
 		async adoptTimeoutKeys() {
-			let cursor = "0";
 			let adopted = 0;
-			do {
-				const [next, keys] = await this.redis.scan(cursor, "MATCH", "timeout:*:*:*", "COUNT", 1000);
-				cursor = next;
-				const values = keys.length ? await this.redis.mget(...keys) : [];
+			for await (const keys of scanKeys(this.redis, "timeout:*:*:*")) {
+				const values = await batch(this.redis, keys.map(key => ["get", key]));
 				for (const [i, key] of keys.entries()) {
-					const [, spiderid, appid, ...rest] = key.split(":");
-					const value = Number(values[i] ?? NaN);
-					if (!spiderid || !appid || !rest.length || !Number.isFinite(value)) continue;
-					adopted += await this.redis.zadd(TIMEOUT_INDEX_KEY, "NX", value, timeoutIndexMember(spiderid, appid, rest.join(":")));
+					const [, spider, appid, ...rest] = key.split(":");
+					const value = Number(values[i]?.[1] ?? NaN);
+					if (!spider || !appid || !rest.length || !Number.isFinite(value)) continue;
+					adopted += await this.redis.zadd(TIMEOUT_INDEX_KEY, "NX", value, timeoutIndexMember(spiderOfKeyPart(spider), appid, rest.join(":")));
 				}
-			} while (cursor !== "0");
+			}
 			return adopted;
 		}
 	},

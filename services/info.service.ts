@@ -4,8 +4,7 @@
  * stays fast with millions of queued requests.
  */
 import type { ServiceSchema, ServiceSettingSchema } from "moleculer";
-import { appCrawlids, crawlPending } from "../lib/monitor/crawl-control.ts";
-import { timeoutKey } from "../lib/frontier/keys.ts";
+import { appCrawlids, crawlExpires, crawlPending } from "../lib/monitor/crawl-control.ts";
 import { ActionMixin, type ActionMixinThis, type ActionRequest } from "../mixins/action.mixin.ts";
 import { KafkaMixin, type KafkaMixinThis } from "../mixins/kafka.mixin.ts";
 import { RedisMixin, type RedisMixinThis } from "../mixins/redis.mixin.ts";
@@ -22,7 +21,7 @@ const InfoService: ServiceSchema<ServiceSettingSchema, Record<string, never>, Va
 			const appid = request.appid;
 			if (typeof request.crawlid === "string") {
 				const crawlid = request.crawlid;
-				const [pending, expires] = await Promise.all([crawlPending(this.redis, spiderid, appid, crawlid), this.redis.get(timeoutKey(spiderid, appid, crawlid))]);
+				const [pending, expires] = await Promise.all([crawlPending(this.redis, spiderid, appid, crawlid), crawlExpires(this.redis, spiderid, appid, crawlid)]);
 				const response: Record<string, unknown> = {
 					total_pending: pending.total,
 					total_domains: Object.keys(pending.domains).length,
@@ -39,7 +38,7 @@ const InfoService: ServiceSchema<ServiceSettingSchema, Record<string, never>, Va
 			const allDomains = new Set<string>();
 			let totalPending = 0;
 			for (const crawlid of await appCrawlids(this.redis, spiderid, appid)) {
-				const [pending, expires] = await Promise.all([crawlPending(this.redis, spiderid, appid, crawlid), this.redis.get(timeoutKey(spiderid, appid, crawlid))]);
+				const [pending, expires] = await Promise.all([crawlPending(this.redis, spiderid, appid, crawlid), crawlExpires(this.redis, spiderid, appid, crawlid)]);
 				if (pending.total === 0) continue;
 				Object.keys(pending.domains).forEach(d => allDomains.add(d));
 				totalPending += pending.total;

@@ -4,7 +4,7 @@
  * (lib/monitor/stats-report.ts). Reads the keyspace with SCAN (never KEYS, which blocks Redis) and the
  * values with pipelines. Counts in stats:redis-monitor:{total,fail,StatsMonitor}.
  */
-import type { Redis } from "ioredis";
+import { batch, scanKeys, type BatchCommand, type RedisClient } from "../lib/redis/client.ts";
 import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import { RefusedRequestError } from "../lib/errors.ts";
 import {
@@ -35,28 +35,14 @@ interface StatsMethods {
 /** Commands per pipeline round trip. */
 const PIPELINE_BATCH = 1000;
 
-/** Every key matching `pattern`, by SCAN in batches of SCAN_COUNT (a key may come twice from SCAN: deduplicated). */
-async function scanKeys(redis: Redis, pattern: string, into = new Set<string>()): Promise<Set<string>> {
-	let cursor = "0";
-	do {
-		const [next, keys] = await redis.scan(cursor, "MATCH", pattern, "COUNT", SCAN_COUNT);
-		for (const key of keys) into.add(key);
-		cursor = next;
-	} while (cursor !== "0");
-	return into;
-}
-
 /**
- * Run one command per item in pipelines of PIPELINE_BATCH and return the replies in order; a reply that
+ * Run one command per item in batches of PIPELINE_BATCH and return the replies in order; a reply that
  * is an error (e.g. WRONGTYPE from a foreign key with a matching name) comes back as null.
  */
-async function pipelined<T>(redis: Redis, items: readonly T[], add: (p: ReturnType<Redis["pipeline"]>, item: T) => void): Promise<unknown[]> {
+async function batched<T>(redis: RedisClient, items: readonly T[], command: (item: T) => BatchCommand): Promise<unknown[]> {
 	const replies: unknown[] = [];
 	for (let i = 0; i < items.length; i += PIPELINE_BATCH) {
-		const pipeline = redis.pipeline();
-		for (const item of items.slice(i, i + PIPELINE_BATCH)) add(pipeline, item);
-		const results = (await pipeline.exec()) ?? [];
-		for (const [err, value] of results) replies.push(err ? null : value);
+		for (const [err, value] of await batch(redis, items.slice(i, i + PIPELINE_BATCH).map(command))) replies.push(err ? null : value);
 	}
 	return replies;
 }
@@ -91,7 +77,8 @@ const StatsService: ServiceSchema<ServiceSettingSchema, StatsMethods, Vars> = {
 		/** The keys a plan needs and their values: window counts, lifetime counts, live heartbeats, queue backlogs. */
 		async gatherStats(plan: StatsPlan): Promise<StatsInput> {
 			const found = new Set<string>();
-			for (const pattern of plan.patterns) await scanKeys(this.redis, pattern, found);
+			// A key may come twice from SCAN: deduplicated.
+			for (const pattern of plan.patterns) for await (const keys of scanKeys(this.redis, pattern, SCAN_COUNT)) for (const key of keys) found.add(key);
 			// Sorted: SCAN order is arbitrary, the answer should not be.
 			const keys = [...found].sort();
 
@@ -111,10 +98,10 @@ const StatsService: ServiceSchema<ServiceSettingSchema, StatsMethods, Vars> = {
 			}
 
 			const now = Date.now() / 1000;
-			const values = await pipelined(this.redis, statKeys, (p, { key, query }) => {
-				if (query.kind === "lifetime") p.pfcount(key);
-				else if (query.kind === "heartbeat") p.exists(key);
-				else p.zcount(key, `(${now - query.seconds}`, "+inf");
+			const values = await batched(this.redis, statKeys, ({ key, query }): BatchCommand => {
+				if (query.kind === "lifetime") return ["pfcount", key];
+				if (query.kind === "heartbeat") return ["exists", key];
+				return ["zcount", key, `(${now - query.seconds}`, "+inf"];
 			});
 			const stats: StatEntry[] = statKeys.map(({ key }, i) => ({ key, value: Number(values[i] ?? 0) }));
 
@@ -122,10 +109,10 @@ const StatsService: ServiceSchema<ServiceSettingSchema, StatsMethods, Vars> = {
 			if (plan.queues) {
 				// Domain queues are registered in <spiderid>:queues by every writer; the scan adds those
 				// written by other tools.
-				const members = await pipelined(this.redis, registries, (p, key) => p.smembers(key));
+				const members = await batched(this.redis, registries, key => ["smembers", key]);
 				for (const list of members) if (Array.isArray(list)) for (const key of list) if (classifyQueueKey(String(key))?.kind === "queue") queueKeys.add(String(key));
 				const sorted = [...queueKeys].sort();
-				const backlogs = await pipelined(this.redis, sorted, (p, key) => p.zcard(key));
+				const backlogs = await batched(this.redis, sorted, key => ["zcard", key]);
 				sorted.forEach((key, i) => queues.push({ key, backlog: Number(backlogs[i] ?? 0) }));
 			}
 			return { stats, queues };

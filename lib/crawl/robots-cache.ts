@@ -3,7 +3,7 @@
  * per process in memory. A missing robots.txt (4xx) allows everything; an unreachable or failing one
  * (5xx, network) also allows, but is cached briefly so it is asked again soon.
  */
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../redis/client.ts";
 import type { Fetcher } from "./fetch.ts";
 import { ALLOW_ALL, parseRobots, type RobotsRules } from "./robots.ts";
 
@@ -18,11 +18,11 @@ export const robotsKey = (origin: string): string => `robots:${origin}`;
 export class RobotsCache {
 	private readonly memory = new Map<string, { rules: RobotsRules; until: number }>();
 	private readonly pending = new Map<string, Promise<RobotsRules>>();
-	private readonly redis: Redis;
+	private readonly redis: RedisClient;
 	private readonly fetcher: Fetcher;
 	private readonly userAgent: string;
 
-	constructor(redis: Redis, fetcher: Fetcher, userAgent: string) {
+	constructor(redis: RedisClient, fetcher: Fetcher, userAgent: string) {
 		this.redis = redis;
 		this.fetcher = fetcher;
 		this.userAgent = userAgent;

@@ -4,7 +4,8 @@
  * popped requests, the duplicate filter and page limits. All racing steps are Lua scripts (scripts.ts).
  */
 import { randomBytes } from "node:crypto";
-import type { Redis, Result } from "ioredis";
+import type { Result } from "ioredis";
+import { batch, isCluster, scanKeys, type BatchCommand, type RedisClient } from "../redis/client.ts";
 import type { CrawlRequest } from "../requests/kinds/crawl.ts";
 import {
 	blacklistKey,
@@ -18,10 +19,12 @@ import {
 	queuePattern,
 	queueRegistryKey,
 	sequenceKey,
+	spiderKeyPart,
 	throttleTimeKey,
 	throttleWindowKey,
 	TIMEOUT_INDEX_KEY,
-	timeoutIndexMember
+	timeoutIndexMember,
+	timeoutKey
 } from "./keys.ts";
 import { ENQUEUE_LUA, FORGET_EMPTY_LUA, POP_LUA, PURGE_LUA, REAP_LUA } from "./scripts.ts";
 
@@ -75,9 +78,12 @@ export type PopResult =
 
 const SEED_OPTIONS: EnqueueOptions = { dupefilterTimeout: 1, checkBlacklist: false, domainMaxPagesTimeout: 1, globalPageLimit: null, globalPageLimitTimeout: 1 };
 
-/** Arguments of the frontierEnqueue script (exported for pipelined bulk loads). */
-export function enqueueArgs(request: FrontierRequest, domain: string, opts: EnqueueOptions): Array<string | number> {
-	const spider = request.spiderid;
+/**
+ * Arguments of the frontierEnqueue script (exported for pipelined bulk loads); `cluster` writes the
+ * spider's hash tag into the keys (lib/frontier/keys.ts).
+ */
+export function enqueueArgs(request: FrontierRequest, domain: string, opts: EnqueueOptions, cluster = false): Array<string | number> {
+	const spider = spiderKeyPart(request.spiderid, cluster);
 	const seed = opts === SEED_OPTIONS;
 	return [
 		queueKey(spider, domain),
@@ -100,9 +106,9 @@ export function enqueueArgs(request: FrontierRequest, domain: string, opts: Enqu
 	];
 }
 
-const defined = new WeakSet<Redis>();
+const defined = new WeakSet<RedisClient>();
 
-function defineScripts(redis: Redis): void {
+function defineScripts(redis: RedisClient): void {
 	if (defined.has(redis)) return;
 	redis.defineCommand("frontierEnqueue", { numberOfKeys: 7, lua: ENQUEUE_LUA });
 	redis.defineCommand("frontierPop", { numberOfKeys: 4, lua: POP_LUA });
@@ -113,29 +119,54 @@ function defineScripts(redis: Redis): void {
 }
 
 export class Frontier {
-	readonly redis: Redis;
+	readonly redis: RedisClient;
+	/** On a Redis Cluster: keys carry the spider's hash tag. */
+	readonly cluster: boolean;
 
-	constructor(redis: Redis) {
+	constructor(redis: RedisClient) {
 		this.redis = redis;
+		this.cluster = isCluster(redis);
 		defineScripts(redis);
+	}
+
+	/** The spider as written in its keys (lib/frontier/keys.ts spiderKeyPart). */
+	spiderPart(spiderid: string): string {
+		return spiderKeyPart(spiderid, this.cluster);
+	}
+
+	/** Key of a spider's domain queue in this layout. */
+	queueKey(spiderid: string, domain: string): string {
+		return queueKey(this.spiderPart(spiderid), domain);
 	}
 
 	/** Put a request into `<spiderid>:<domain>:queue` unless a filter drops it. */
 	async enqueue(request: FrontierRequest, domain: string, opts: EnqueueOptions): Promise<EnqueueOutcome> {
-		return (await this.redis.frontierEnqueue(...enqueueArgs(request, domain, opts))) as EnqueueOutcome;
+		return (await this.redis.frontierEnqueue(...enqueueArgs(request, domain, opts, this.cluster))) as EnqueueOutcome;
 	}
 
 	/**
-	 * Queue a seed (no dupefilter, blacklist or page limits, as the original) and record its expiry in
-	 * the same transaction.
+	 * Queue a seed (no dupefilter, blacklist or page limits, as the original) and record its expiry
+	 * (`expires` unix time; 0 = none) in the same transaction. On a Redis Cluster the expiry goes first
+	 * and the seed after (the cluster-wide timeout index lives in another slot): a failure in between
+	 * leaves an expiry with nothing queued, which expire clears, and never a seed without its expiry.
 	 */
-	async enqueueSeed(request: FrontierRequest, domain: string, timeout: { key: string; expires: number } | null): Promise<void> {
-		const tx = this.redis.multi();
-		tx.frontierEnqueue(...enqueueArgs(request, domain, SEED_OPTIONS));
-		if (timeout) {
-			tx.set(timeout.key, String(timeout.expires));
-			tx.zadd(TIMEOUT_INDEX_KEY, timeout.expires, timeoutIndexMember(request.spiderid, request.appid, request.crawlid));
+	async enqueueSeed(request: FrontierRequest, domain: string, expires: number): Promise<void> {
+		const args = enqueueArgs(request, domain, SEED_OPTIONS, this.cluster);
+		const timeout: BatchCommand[] = expires
+			? [
+					["set", timeoutKey(this.spiderPart(request.spiderid), request.appid, request.crawlid), String(expires)],
+					["zadd", TIMEOUT_INDEX_KEY, expires, timeoutIndexMember(request.spiderid, request.appid, request.crawlid)]
+				]
+			: [];
+		if (this.cluster) {
+			const failed = (await batch(this.redis, timeout)).find(([err]) => err);
+			if (failed) throw failed[0];
+			await this.redis.frontierEnqueue(...args);
+			return;
 		}
+		const tx = this.redis.multi();
+		tx.frontierEnqueue(...args);
+		for (const [command, ...rest] of timeout) tx.call(command, ...rest);
 		const results = await tx.exec();
 		const failed = results?.find(([err]) => err);
 		if (!results || failed) throw failed?.[0] ?? new Error("Redis transaction aborted");
@@ -145,10 +176,10 @@ export class Frontier {
 	/** Pop the best request of one domain queue if the throttle allows; lease it for `leaseSeconds`. */
 	async pop(spiderid: string, domain: string, throttle: ThrottleSpec, leaseSeconds: number, now = Date.now() / 1000): Promise<PopResult> {
 		const r = await this.redis.frontierPop(
-			queueKey(spiderid, domain),
+			this.queueKey(spiderid, domain),
 			throttleWindowKey(throttle.key),
 			throttleTimeKey(throttle.key),
-			leasesKey(spiderid),
+			leasesKey(this.spiderPart(spiderid)),
 			now,
 			throttle.window,
 			throttle.limit,
@@ -164,7 +195,7 @@ export class Frontier {
 
 	/** The request was crawled and its page accepted by Kafka: end the lease. */
 	async ack(spiderid: string, lease: string): Promise<void> {
-		await this.redis.zrem(leasesKey(spiderid), lease);
+		await this.redis.zrem(leasesKey(this.spiderPart(spiderid)), lease);
 	}
 
 	/**
@@ -174,20 +205,19 @@ export class Frontier {
 	 */
 	async release(spiderid: string, leases: string[]): Promise<number> {
 		if (!leases.length) return 0;
-		const tx = this.redis.multi();
-		for (const lease of leases) tx.zadd(leasesKey(spiderid), "XX", 0, lease);
-		await tx.exec();
+		await this.redis.zadd(leasesKey(this.spiderPart(spiderid)), "XX", ...leases.flatMap(lease => [0, lease]));
 		return this.reap(spiderid, 0, leases.length);
 	}
 
 	/** Return the leases that expired (their crawler died) to their queues. */
 	async reap(spiderid: string, now = Date.now() / 1000, max = 1000): Promise<number> {
-		return this.redis.frontierReap(leasesKey(spiderid), queueRegistryKey(spiderid), blacklistKey(spiderid), now, max);
+		const spider = this.spiderPart(spiderid);
+		return this.redis.frontierReap(leasesKey(spider), queueRegistryKey(spider), blacklistKey(spider), now, max);
 	}
 
 	/** Domain queue keys of a spider, from the registry. */
 	async queueKeys(spiderid: string): Promise<string[]> {
-		return this.redis.smembers(queueRegistryKey(spiderid));
+		return this.redis.smembers(queueRegistryKey(this.spiderPart(spiderid)));
 	}
 
 	/**
@@ -195,17 +225,15 @@ export class Frontier {
 	 * tools writing `<spiderid>:<domain>:queue` directly). A SCAN: run it at start, not per refresh.
 	 */
 	async registerExistingQueues(spiderid: string): Promise<number> {
-		let cursor = "0";
 		let found = 0;
-		do {
-			const [next, keys] = await this.redis.scan(cursor, "MATCH", queuePattern(spiderid), "COUNT", 1000);
-			cursor = next;
-			const valid = keys.filter(k => parseQueueKey(k)?.spiderid === spiderid);
+		const spider = this.spiderPart(spiderid);
+		for await (const keys of scanKeys(this.redis, queuePattern(spider))) {
+			const valid = keys.filter(k => k.startsWith(`${spider}:`) && parseQueueKey(k)?.spiderid === spiderid);
 			if (valid.length) {
-				await this.redis.sadd(queueRegistryKey(spiderid), ...valid);
+				await this.redis.sadd(queueRegistryKey(spider), ...valid);
 				found += valid.length;
 			}
-		} while (cursor !== "0");
+		}
 		return found;
 	}
 
@@ -217,15 +245,13 @@ export class Frontier {
 
 	/** Drop an empty queue from the registry (atomic against a concurrent enqueue). */
 	async forgetIfEmpty(spiderid: string, key: string): Promise<boolean> {
-		return (await this.redis.frontierForgetEmpty(key, queueRegistryKey(spiderid))) === 1;
+		return (await this.redis.frontierForgetEmpty(key, queueRegistryKey(this.spiderPart(spiderid)))) === 1;
 	}
 
 	/** Heads of several queues (best score first in each), for choosing across domains. */
 	async heads(keys: string[]): Promise<Array<{ key: string; score: number } | null>> {
 		if (!keys.length) return [];
-		const pipeline = this.redis.pipeline();
-		for (const key of keys) pipeline.zrange(key, 0, 0, "WITHSCORES");
-		const results = (await pipeline.exec()) ?? [];
+		const results = await batch(this.redis, keys.map(key => ["zrange", key, 0, 0, "WITHSCORES"]));
 		return results.map(([err, value], i) => {
 			const head = value as string[] | null;
 			if (err || !head || head.length < 2) return null;

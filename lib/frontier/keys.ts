@@ -6,9 +6,20 @@
  *   <spiderid>:blacklist                      SET of "<appid>||<crawlid>" (stopped/expired crawls)
  * Spider ids never contain ':', so a queue key splits at its first and last ':' even when the domain
  * has colons (an IPv6 address).
+ *
+ * On a Redis Cluster (REDIS_CLUSTER) the spider part of every frontier key is a hash tag, `{<spiderid>}`
+ * (`{link}:example.com:queue`, `timeout:{link}:<appid>:<crawlid>`), so the keys a script or transaction
+ * touches together (queue, pending index, leases, registry, dupefilter, blacklist, page counters and the
+ * spider's throttle) live in one hash slot. Callers build keys from `spiderKeyPart(spiderid, cluster)`;
+ * parsers accept both forms.
  */
 import { domainToUnicode } from "node:url";
 import { getDomain } from "tldts";
+
+/** The spider as written in its keys: the id itself, or its hash tag on a Redis Cluster. */
+export const spiderKeyPart = (spiderid: string, cluster: boolean): string => (cluster ? `{${spiderid}}` : spiderid);
+/** The spider id of a key part written by spiderKeyPart. */
+export const spiderOfKeyPart = (part: string): string => (part.length > 2 && part.startsWith("{") && part.endsWith("}") ? part.slice(1, -1) : part);
 
 export const queueKey = (spiderid: string, domain: string): string => `${spiderid}:${domain}:queue`;
 export const queuePattern = (spiderid: string): string => `${spiderid}:*:queue`;
@@ -43,7 +54,8 @@ export function parseQueueKey(key: string): { spiderid: string; domain: string }
 	const first = key.indexOf(":");
 	if (first <= 0 || !key.endsWith(":queue")) return null;
 	const domain = key.slice(first + 1, key.length - ":queue".length);
-	return domain ? { spiderid: key.slice(0, first), domain } : null;
+	const spiderid = spiderOfKeyPart(key.slice(0, first));
+	return domain && spiderid ? { spiderid, domain } : null;
 }
 
 /**

@@ -7,8 +7,9 @@
  * a few small hashes instead of scanning every queue (the original's issue #53: hours for 1M requests):
  *   <spiderid>:pending:<appid>:<crawlid>   HASH "<domain>\t<priority>" -> number of queued requests
  *   <spiderid>:pending:<appid>             SET of the appid's crawlids with queued requests
- * Scripts touch index keys derived from the request they handle (standalone Redis; a Redis Cluster
- * layout with hash tags is for later).
+ * Scripts touch index keys derived from the request they handle: they build them from the queue key's
+ * spider part, so on a Redis Cluster (spider part `{<spiderid>}`, lib/frontier/keys.ts) they stay in the
+ * queue's hash slot.
  */
 
 /** Lua helpers shared by the scripts: adjust the pending index for one queue member. */

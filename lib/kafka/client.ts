@@ -352,6 +352,7 @@ export class KafkaClient {
 		return missing.map(s => s.topic);
 	}
 
+	/** Names of every topic on the cluster, sorted. */
 	async listTopics(): Promise<string[]> {
 		const admin = await this.getAdmin();
 		return (await admin.listTopics()).sort();
@@ -376,6 +377,12 @@ export class KafkaClient {
 	async deleteGroups(groupIds: string[]): Promise<void> {
 		const admin = await this.getAdmin();
 		await admin.deleteGroups(groupIds);
+	}
+
+	/** Delete topics (in batches of 100, so a long list stays within one request's limits). */
+	async deleteTopics(topics: string[]): Promise<void> {
+		const admin = await this.getAdmin();
+		for (let i = 0; i < topics.length; i += 100) await admin.deleteTopics({ topics: topics.slice(i, i + 100), timeout: 30000 });
 	}
 
 	/** Join a consumer group and hand each message to onMessage; offsets are committed after handling. */

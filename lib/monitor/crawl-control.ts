@@ -2,9 +2,9 @@
  * What the info, stop and expire services do with Redis: read a crawl's pending requests from the
  * pending index (lib/frontier/scripts.ts) and purge them from their domain queues.
  */
-import type { Redis } from "ioredis";
+import { batch, isCluster, type RedisClient } from "../redis/client.ts";
 import { Frontier, type FrontierRequest } from "../frontier/frontier.ts";
-import { blacklistKey, blacklistMember, pendingAppKey, pendingKey, queueKey, TIMEOUT_INDEX_KEY, timeoutIndexMember, timeoutKey } from "../frontier/keys.ts";
+import { blacklistKey, blacklistMember, pendingAppKey, pendingKey, spiderKeyPart, TIMEOUT_INDEX_KEY, timeoutIndexMember, timeoutKey } from "../frontier/keys.ts";
 
 export interface DomainPending {
 	total: number;
@@ -36,13 +36,18 @@ export function summarizePending(hash: Record<string, string>): CrawlPending {
 	return { domains, total };
 }
 
-export async function crawlPending(redis: Redis, spiderid: string, appid: string, crawlid: string): Promise<CrawlPending> {
-	return summarizePending(await redis.hgetall(pendingKey(spiderid, appid, crawlid)));
+export async function crawlPending(redis: RedisClient, spiderid: string, appid: string, crawlid: string): Promise<CrawlPending> {
+	return summarizePending(await redis.hgetall(pendingKey(spiderKeyPart(spiderid, isCluster(redis)), appid, crawlid)));
+}
+
+/** The crawl's `expires` unix time as stored in its timeout key, or null when it has none. */
+export async function crawlExpires(redis: RedisClient, spiderid: string, appid: string, crawlid: string): Promise<string | null> {
+	return redis.get(timeoutKey(spiderKeyPart(spiderid, isCluster(redis)), appid, crawlid));
 }
 
 /** Crawlids of an appid that have pending requests. */
-export async function appCrawlids(redis: Redis, spiderid: string, appid: string): Promise<string[]> {
-	return (await redis.smembers(pendingAppKey(spiderid, appid))).sort();
+export async function appCrawlids(redis: RedisClient, spiderid: string, appid: string): Promise<string[]> {
+	return (await redis.smembers(pendingAppKey(spiderKeyPart(spiderid, isCluster(redis)), appid))).sort();
 }
 
 /** ZSCAN pattern matching the JSON of a crawl's members, or null when the id needs JSON escaping. */
@@ -56,14 +61,14 @@ function memberPattern(crawlid: string): string | null {
  * Blacklist a crawl (so no crawler continues it) and purge its queued requests from every domain queue
  * where the pending index says it has some. Returns how many were removed.
  */
-export async function stopCrawl(redis: Redis, spiderid: string, appid: string, crawlid: string): Promise<number> {
+export async function stopCrawl(redis: RedisClient, spiderid: string, appid: string, crawlid: string): Promise<number> {
 	const frontier = new Frontier(redis);
-	await redis.sadd(blacklistKey(spiderid), blacklistMember(appid, crawlid));
+	await redis.sadd(blacklistKey(frontier.spiderPart(spiderid)), blacklistMember(appid, crawlid));
 	const { domains } = await crawlPending(redis, spiderid, appid, crawlid);
 	const pattern = memberPattern(crawlid);
 	let purged = 0;
 	for (const domain of Object.keys(domains)) {
-		const queue = queueKey(spiderid, domain);
+		const queue = frontier.queueKey(spiderid, domain);
 		let cursor = "0";
 		do {
 			const [next, flat] = pattern ? await redis.zscan(queue, cursor, "MATCH", pattern, "COUNT", 1000) : await redis.zscan(queue, cursor, "COUNT", 1000);
@@ -85,6 +90,12 @@ export async function stopCrawl(redis: Redis, spiderid: string, appid: string, c
 }
 
 /** Forget a crawl's expiry (after a stop or when it expired). */
-export async function clearTimeout(redis: Redis, spiderid: string, appid: string, crawlid: string): Promise<void> {
-	await redis.multi().del(timeoutKey(spiderid, appid, crawlid)).zrem(TIMEOUT_INDEX_KEY, timeoutIndexMember(spiderid, appid, crawlid)).exec();
+export async function clearTimeout(redis: RedisClient, spiderid: string, appid: string, crawlid: string): Promise<void> {
+	const failed = (
+		await batch(redis, [
+			["del", timeoutKey(spiderKeyPart(spiderid, isCluster(redis)), appid, crawlid)],
+			["zrem", TIMEOUT_INDEX_KEY, timeoutIndexMember(spiderid, appid, crawlid)]
+		])
+	).find(([err]) => err);
+	if (failed) throw failed[0];
 }

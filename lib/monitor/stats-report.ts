@@ -11,7 +11,7 @@
  *   <spiderid>:queues                                         registry SET of a spider's domain queue keys
  *   <spiderid>:<domain>:queue                                 domain queue ZSET (backlog = ZCARD)
  */
-import { parseQueueKey } from "../frontier/keys.ts";
+import { parseQueueKey, spiderOfKeyPart } from "../frontier/keys.ts";
 import type { StatsRequest } from "../requests/kinds/stats.ts";
 
 export type StatsType = StatsRequest["stats"];
@@ -148,7 +148,7 @@ export function statsKeyQuery(key: string, plan?: Pick<StatsPlan, "components" |
 /** A key found by the queue scan: a spider's queue registry, a domain queue, or neither. */
 export function classifyQueueKey(key: string): { kind: "registry"; spiderid: string } | { kind: "queue"; spiderid: string; domain: string } | null {
 	const parts = key.split(":");
-	if (parts.length === 2 && parts[1] === "queues" && parts[0]) return { kind: "registry", spiderid: parts[0] };
+	if (parts.length === 2 && parts[1] === "queues" && parts[0]) return { kind: "registry", spiderid: spiderOfKeyPart(parts[0]) };
 	if (parts.length < 3) return null;
 	const q = parseQueueKey(key);
 	return q ? { kind: "queue", ...q } : null;

@@ -1,14 +1,23 @@
 /**
- * Redis connections from the REDIS_* settings. ioredis reconnects by itself with a capped backoff;
- * callers read `status === "ready"` for health.
+ * Redis connections from the REDIS_* settings: one server (with REDIS_DB) or, with REDIS_CLUSTER, a
+ * Redis Cluster reached through REDIS_HOST:REDIS_PORT (the other nodes are discovered). ioredis
+ * reconnects by itself with a capped backoff; callers read `status === "ready"` for health.
+ *
+ * Code that must work on both uses the helpers here instead of cluster-unsafe commands:
+ * `scanKeys` visits every master (SCAN on a cluster object sees only one node) and `batch` sends many
+ * commands at once (a pipeline on one server; on a cluster, commands auto-pipelined per node, because a
+ * cluster pipeline must stay within one slot).
  */
-import { Redis, type RedisOptions } from "ioredis";
+import { Cluster, Redis, type RedisOptions } from "ioredis";
 import type { Settings } from "../../config/index.ts";
 
 export type RedisSettings = Pick<
 	Settings,
-	"REDIS_HOST" | "REDIS_PORT" | "REDIS_DB" | "REDIS_PASSWORD" | "REDIS_USERNAME" | "REDIS_TLS" | "REDIS_SOCKET_TIMEOUT"
+	"REDIS_HOST" | "REDIS_PORT" | "REDIS_DB" | "REDIS_PASSWORD" | "REDIS_USERNAME" | "REDIS_TLS" | "REDIS_SOCKET_TIMEOUT" | "REDIS_CLUSTER"
 >;
+
+/** A connection to one Redis server or to a Redis Cluster; both have the same commands. */
+export type RedisClient = Redis | Cluster;
 
 /** Reconnect delay in ms for the n-th attempt: 100 ms doubling, capped at 5 s. */
 export function reconnectDelay(attempt: number): number {
@@ -31,12 +40,23 @@ export function redisOptions(settings: RedisSettings, connectionName: string): R
 	};
 }
 
-export function createRedis(settings: RedisSettings, connectionName: string): Redis {
-	return new Redis(redisOptions(settings, connectionName));
+export function createRedis(settings: RedisSettings, connectionName: string): RedisClient {
+	if (!settings.REDIS_CLUSTER) return new Redis(redisOptions(settings, connectionName));
+	const { host, port, db: _db, retryStrategy: _r, lazyConnect: _l, ...perNode } = redisOptions(settings, connectionName);
+	return new Cluster([{ host, port }], {
+		lazyConnect: true,
+		enableAutoPipelining: true,
+		clusterRetryStrategy: reconnectDelay,
+		redisOptions: perNode
+	});
+}
+
+export function isCluster(client: RedisClient): client is Cluster {
+	return client instanceof Cluster;
 }
 
 /** Close a connection: QUIT when connected (pending replies arrive), otherwise drop it at once. */
-export async function closeRedis(client: Redis): Promise<void> {
+export async function closeRedis(client: RedisClient): Promise<void> {
 	if (client.status === "ready") {
 		try {
 			await client.quit();
@@ -46,4 +66,31 @@ export async function closeRedis(client: Redis): Promise<void> {
 		}
 	}
 	client.disconnect(false);
+}
+
+/** Every key matching `pattern`, page by page (`count` per SCAN), on one server or on every master of a cluster. */
+export async function* scanKeys(client: RedisClient, pattern: string, count = 1000): AsyncGenerator<string[]> {
+	const servers: Redis[] = isCluster(client) ? client.nodes("master") : [client];
+	for (const server of servers) {
+		let cursor = "0";
+		do {
+			const [next, keys] = await server.scan(cursor, "MATCH", pattern, "COUNT", count);
+			cursor = next;
+			if (keys.length) yield keys;
+		} while (cursor !== "0");
+	}
+}
+
+export type BatchCommand = [command: string, ...args: Array<string | number | Buffer>];
+export type BatchResult = [error: Error | null, value: unknown];
+
+/**
+ * Send many independent commands in one go and get one [error, value] per command, in order, like a
+ * pipeline's exec(). On a cluster the commands may touch keys in any slots.
+ */
+export async function batch(client: RedisClient, commands: BatchCommand[]): Promise<BatchResult[]> {
+	if (!commands.length) return [];
+	if (!isCluster(client)) return ((await client.pipeline(commands).exec()) ?? []) as BatchResult[];
+	const settled = await Promise.allSettled(commands.map(([command, ...args]) => client.call(command, ...args)));
+	return settled.map(r => (r.status === "fulfilled" ? [null, r.value] : [r.reason instanceof Error ? r.reason : new Error(String(r.reason)), null]));
 }

@@ -3,13 +3,13 @@
  * (Scrapy Cluster's Kafka Monitor plugins). Kinds are validated in ascending rank; the first whose
  * schema accepts a message handles it. Registered in config/request-kinds.ts.
  */
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../redis/client.ts";
 import type { Settings } from "../../config/index.ts";
 import type { RequestSchema, SchemaIssue } from "./schema.ts";
 
 /** What a handler may use: no Moleculer types, so kinds stay plain modules. */
 export interface IngestContext {
-	redis: Redis;
+	redis: RedisClient;
 	settings: Settings;
 	/** Call a cluster action (e.g. "info.handle"); rejects with a retryable error when no instance runs. */
 	call(action: string, params: object): Promise<unknown>;

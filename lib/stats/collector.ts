@@ -5,7 +5,7 @@
  * vanished hosts do not pile up.
  */
 import { randomBytes } from "node:crypto";
-import type { Redis } from "ioredis";
+import { batch, type BatchCommand, type RedisClient } from "../redis/client.ts";
 import { lifetimeKey, windowKey, type StatsWindow } from "./keys.ts";
 
 export interface CounterSnapshot {
@@ -14,13 +14,13 @@ export interface CounterSnapshot {
 }
 
 export class StatsCollector {
-	private readonly redis: Redis;
+	private readonly redis: RedisClient;
 	private readonly windows: StatsWindow[];
 	private readonly cycleSeconds: number;
 	/** Every base key this collector wrote, so trim() knows what to trim. */
 	private readonly bases = new Set<string>();
 
-	constructor(redis: Redis, windows: StatsWindow[], cycleSeconds: number) {
+	constructor(redis: RedisClient, windows: StatsWindow[], cycleSeconds: number) {
 		this.redis = redis;
 		this.windows = windows;
 		this.cycleSeconds = cycleSeconds;
@@ -29,36 +29,35 @@ export class StatsCollector {
 	/** Count one event for each base key (e.g. stats:kafka-monitor:total) in every window and lifetime. */
 	async increment(...bases: string[]): Promise<void> {
 		const now = Date.now() / 1000;
-		const pipeline = this.redis.pipeline();
+		const commands: BatchCommand[] = [];
 		for (const base of bases) {
 			this.bases.add(base);
 			const member = `${now.toFixed(6)}:${randomBytes(4).toString("hex")}`;
 			for (const w of this.windows) {
 				const key = windowKey(base, w.seconds);
-				pipeline.zadd(key, now, member);
-				pipeline.expire(key, w.seconds + 2 * this.cycleSeconds);
+				commands.push(["zadd", key, now, member], ["expire", key, w.seconds + 2 * this.cycleSeconds]);
 			}
-			pipeline.pfadd(lifetimeKey(base), member);
+			commands.push(["pfadd", lifetimeKey(base), member]);
 		}
-		await pipeline.exec();
+		await batch(this.redis, commands);
 	}
 
 	/** Drop events older than each window (run every STATS_CYCLE seconds). */
 	async trim(): Promise<void> {
 		if (this.bases.size === 0) return;
 		const now = Date.now() / 1000;
-		const pipeline = this.redis.pipeline();
-		for (const base of this.bases) for (const w of this.windows) pipeline.zremrangebyscore(windowKey(base, w.seconds), "-inf", `(${now - w.seconds}`);
-		await pipeline.exec();
+		const commands: BatchCommand[] = [];
+		for (const base of this.bases) for (const w of this.windows) commands.push(["zremrangebyscore", windowKey(base, w.seconds), "-inf", `(${now - w.seconds}`]);
+		await batch(this.redis, commands);
 	}
 
 	/** Current counts of one base key: events still inside each window (trimmed at read) and lifetime. */
 	async snapshot(base: string): Promise<CounterSnapshot> {
 		const now = Date.now() / 1000;
-		const pipeline = this.redis.pipeline();
-		for (const w of this.windows) pipeline.zcount(windowKey(base, w.seconds), `(${now - w.seconds}`, "+inf");
-		pipeline.pfcount(lifetimeKey(base));
-		const results = (await pipeline.exec()) ?? [];
+		const results = await batch(this.redis, [
+			...this.windows.map((w): BatchCommand => ["zcount", windowKey(base, w.seconds), `(${now - w.seconds}`, "+inf"]),
+			["pfcount", lifetimeKey(base)]
+		]);
 		const snap: CounterSnapshot = {};
 		this.windows.forEach((w, i) => {
 			snap[String(w.seconds)] = Number(results[i]?.[1] ?? 0);

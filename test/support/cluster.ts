@@ -99,3 +99,28 @@ export async function stopChild(child: import("node:child_process").ChildProcess
 	await exited;
 	clearTimeout(timer);
 }
+
+/**
+ * Read JSON messages of topics into arrays as they arrive (each topic created with one partition, read
+ * from the beginning in a throw-away group). Returns a function that stops every reader.
+ */
+export async function collectTopics(
+	kafka: import("../../lib/kafka/client.ts").KafkaClient,
+	into: Record<string, Array<Record<string, unknown>>>
+): Promise<() => Promise<void>> {
+	const handles: Array<{ stop(): Promise<void> }> = [];
+	for (const [topic, messages] of Object.entries(into)) {
+		await kafka.ensureTopics([{ topic, partitions: 1 }]);
+		handles.push(
+			await kafka.consume({
+				groupId: uniqueName("it-collect"),
+				topics: [topic],
+				fromBeginning: true,
+				onMessage: async m => void messages.push(JSON.parse(m.value!.toString()) as Record<string, unknown>)
+			})
+		);
+	}
+	return async () => {
+		for (const h of handles) await h.stop();
+	};
+}

@@ -6,7 +6,10 @@
 import { spawnSync } from "node:child_process";
 import { resolve } from "node:path";
 import { Redis } from "ioredis";
+import { loadSettings } from "../../config/index.ts";
+import { KafkaClient } from "../../lib/kafka/client.ts";
 import { CRAWL_TEST_DBS } from "./cluster.ts";
+import { processAlive, staleTestTopics } from "./stale-topics.ts";
 
 export const INFRA_SCRIPT = resolve(__dirname, "../../scripts/infra.sh");
 
@@ -27,5 +30,23 @@ export default async function globalSetup(): Promise<void> {
 		await redis.connect();
 		await redis.flushdb();
 		await redis.quit();
+	}
+	await deleteStaleTopics();
+}
+
+/** Delete the topics of earlier test runs whose process is gone (test/support/stale-topics.ts). */
+async function deleteStaleTopics(): Promise<void> {
+	const quiet = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };
+	const kafka = new KafkaClient(loadSettings({ env: process.env, localFile: false }), "test-setup", quiet);
+	try {
+		const stale = staleTestTopics(await kafka.listTopics(), processAlive);
+		if (stale.length) {
+			await kafka.deleteTopics(stale);
+			process.stdout.write(`test setup: deleted ${stale.length} topics left by earlier test runs\n`);
+		}
+	} catch (err) {
+		process.stdout.write(`test setup: could not delete stale test topics (${(err as Error).message}); continuing\n`);
+	} finally {
+		await kafka.close();
 	}
 }

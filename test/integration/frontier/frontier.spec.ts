@@ -61,7 +61,7 @@ describe("frontier (Redis Lua scripts)", () => {
 
 		await redis.sadd(blacklistKey(spider), "app||stopped");
 		expect(await frontier.enqueue(req({ crawlid: "stopped" }), "example.com", OPTS)).toBe("blacklisted");
-		await frontier.enqueueSeed(req({ crawlid: "stopped" }), "example.com", null);
+		await frontier.enqueueSeed(req({ crawlid: "stopped" }), "example.com", 0);
 
 		// domain_max_pages 3: two links pass (with the seed: 3 pages), then the domain is full for that crawl
 		const limited = (i: number) => frontier.enqueue(req({ crawlid: "lim", url: `http://example.com/${i}`, domain_max_pages: 3 }), "example.com", OPTS);

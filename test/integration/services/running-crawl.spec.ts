@@ -10,7 +10,7 @@ import ExpireService from "../../../services/expire.service.ts";
 import InfoService from "../../../services/info.service.ts";
 import IngestService from "../../../services/ingest.service.ts";
 import StopService from "../../../services/stop.service.ts";
-import { CRAWL_TEST_DBS, eventually, testBroker, testSettings, uniqueName } from "../../support/cluster.ts";
+import { collectTopics, CRAWL_TEST_DBS, eventually, testBroker, testSettings, uniqueName } from "../../support/cluster.ts";
 import { startSite, type TestSite } from "../../support/site.ts";
 
 const quietLog = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };
@@ -46,14 +46,7 @@ describe("stop and expire during a running crawl", () => {
 			SCHEDULER_QUEUE_REFRESH: 1
 		});
 		kafka = new KafkaClient(base, "it-running", quietLog);
-		for (const [topic, into] of [
-			[`${prefix}.crawled_firehose`, pages],
-			[`${prefix}.outbound_firehose`, answers]
-		] as const) {
-			await kafka.ensureTopics([{ topic, partitions: 1 }]);
-			const h = await kafka.consume({ groupId: uniqueName("it-run"), topics: [topic], fromBeginning: true, onMessage: async m => void into.push(JSON.parse(m.value!.toString()) as Message) });
-			stops.push(() => h.stop());
-		}
+		stops.push(await collectTopics(kafka, { [`${prefix}.crawled_firehose`]: pages, [`${prefix}.outbound_firehose`]: answers }));
 		broker = testBroker(base);
 		for (const svc of [IngestService, CrawlerService, InfoService, StopService, ExpireService]) broker.createService(svc);
 		await broker.start();

@@ -103,6 +103,23 @@ describe("settings", () => {
 		expect(error!.message).toContain("SECONDS_1_YEAR");
 	});
 
+	it("refuses REDIS_CLUSTER with a database other than 0 or with a throttle shared by spider types", () => {
+		expect(load({ REDIS_CLUSTER: "true" }).REDIS_CLUSTER).toBe(true);
+		let error: ConfigError | undefined;
+		try {
+			load({ REDIS_CLUSTER: "true", REDIS_DB: "3", SCHEDULER_TYPE_ENABLED: "false" });
+		} catch (err) {
+			error = err as ConfigError;
+		}
+		expect(error).toBeInstanceOf(ConfigError);
+		expect(error!.problems).toEqual([
+			"REDIS_DB must be 0 with REDIS_CLUSTER=true (a Redis Cluster has only database 0; got 3)",
+			"SCHEDULER_TYPE_ENABLED must be true with REDIS_CLUSTER=true (a throttle shared by spider types would span hash slots)"
+		]);
+		// alone, each is fine
+		expect(load({ REDIS_DB: "3", SCHEDULER_TYPE_ENABLED: "false" }).REDIS_DB).toBe(3);
+	});
+
 	it("reads a local override file, under the environment", () => {
 		const file = localFile(JSON.stringify({ REDIS_HOST: "redis.internal", QUEUE_HITS: 25, STATS_TIMES: ["SECONDS_1_HOUR"] }));
 		const s = load({ QUEUE_HITS: "30" }, file);
