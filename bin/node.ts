@@ -57,7 +57,8 @@ const lines = [
 ];
 if (wanted.includes("api")) lines.push(`REST: http://127.0.0.1:${settings.REST_PORT}/ (POST /feed, POST /poll).`);
 if (wanted.includes("ingest")) lines.push(`Kafka API: send JSON requests to topic ${settings.KAFKA_INCOMING_TOPIC}; results on ${settings.KAFKA_TOPIC_PREFIX}.crawled_firehose and ${settings.KAFKA_TOPIC_PREFIX}.outbound_firehose.`);
-if (settings.METRICS_PORT !== null) lines.push(`Metrics: http://127.0.0.1:${settings.METRICS_PORT}/metrics`);
+if (settings.METRICS_PORT !== null)
+	lines.push(`Metrics (Prometheus): http://${settings.METRICS_HOST === "0.0.0.0" ? "127.0.0.1" : settings.METRICS_HOST}:${settings.METRICS_PORT}/metrics`);
 const showStatus = wantsStatus(process.argv.slice(2), settings.STATUS_INTERVAL);
 if (showStatus) lines.push(`Status: a line every ${settings.STATUS_INTERVAL} s (pages/s, backlog, nodes); STATUS_INTERVAL=0 or --no-status turns it off.`);
 broker.logger.info(lines.join("\n"));

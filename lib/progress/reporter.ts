@@ -66,8 +66,8 @@ export function describeOutput(fd: number, isTTY: boolean): string {
 				return "a file";
 			}
 		}
-		if (st.isFIFO()) return "a pipe";
-		if (st.isSocket()) return "a socket";
+		// A shell pipe is a FIFO; a parent process's pipe (Node's spawn) is a socket pair.
+		if (st.isFIFO() || st.isSocket()) return "a pipe";
 		if (st.isCharacterDevice()) return "a character device";
 	} catch {
 		/* unknown */

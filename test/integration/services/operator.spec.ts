@@ -5,7 +5,9 @@
  * the periodic stats dumps with and without STATS_DUMP_CRAWL / STATS_DUMP_QUEUE, and the status summary
  * `npm start` prints. Real Redis, Kafka, ZooKeeper and a loopback site.
  */
+import { spawn } from "node:child_process";
 import { createServer, Socket, type Server } from "node:net";
+import { resolve } from "node:path";
 import type { AddressInfo } from "node:net";
 import type { ServiceBroker } from "moleculer";
 import type { Settings } from "../../../config/index.ts";
@@ -18,7 +20,10 @@ import CrawlerService from "../../../services/crawler.service.ts";
 import IngestService from "../../../services/ingest.service.ts";
 import StatsService from "../../../services/stats.service.ts";
 import { startSite, type TestSite } from "../../support/site.ts";
-import { captureLogger, CRAWL_TEST_DBS, eventually, testBroker, testSettings, uniqueName, type CapturedLine } from "../../support/cluster.ts";
+import { captureLogger, CRAWL_TEST_DBS, eventually, stopChild, testBroker, testSettings, uniqueName, type CapturedLine } from "../../support/cluster.ts";
+
+const ROOT = resolve(__dirname, "../../..");
+const NODE = resolve(ROOT, "node_modules/.bin/node");
 
 const quietLog = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };
 
@@ -283,4 +288,39 @@ describe("operator experience: metrics, logs, stats dumps, status", () => {
 			await new Promise(resolve => proxy.close(resolve));
 		}
 	}, 30000);
+
+	it("a node prints a status line every STATUS_INTERVAL seconds (forced with --status when stdout is no terminal)", async () => {
+		const env = {
+			...process.env,
+			NODE_ID: uniqueName("op-status"),
+			SERVICES: "crawler",
+			// its own spider type, so it leaves the link queues of this file alone
+			SPIDERS: "wandering",
+			REDIS_DB: String(CRAWL_TEST_DBS.operator),
+			STATUS_INTERVAL: "1",
+			STATS_DUMP: "0",
+			SCHEDULER_IP_ENABLED: "false",
+			LOG_LEVEL: "INFO"
+		};
+		const child = spawn(NODE, ["bin/node.ts", "--no-repl", "--status"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+		let out = "";
+		child.stdout.on("data", d => (out += String(d)));
+		try {
+			const line = /^\[status\] \d+\.\d pages\/s \| 0 pages \| backlog 0 in 0 domains \| 1 node, 1 crawling, 0 fetches in flight$/m;
+			expect(await eventually(() => line.test(out), 30000)).toBe(true);
+		} finally {
+			await stopChild(child);
+		}
+		// without a terminal and without --status: no status lines
+		const quiet = spawn(NODE, ["bin/node.ts", "--no-repl"], { cwd: ROOT, env: { ...env, NODE_ID: uniqueName("op-quiet") }, stdio: ["ignore", "pipe", "pipe"] });
+		let quietOut = "";
+		quiet.stdout.on("data", d => (quietOut += String(d)));
+		try {
+			expect(await eventually(() => /is up/.test(quietOut), 30000)).toBe(true);
+			await new Promise(r => setTimeout(r, 2500));
+			expect(quietOut).not.toContain("[status]");
+		} finally {
+			await stopChild(quiet);
+		}
+	}, 90000);
 });
