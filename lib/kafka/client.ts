@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import { Kafka, logLevel, Partitioners, type Admin, type Consumer, type Producer, type SASLOptions } from "kafkajs";
 import type { Settings } from "../../config/index.ts";
 import { isRetryable } from "../errors.ts";
+import { RepeatFilter } from "../logging/repeat.ts";
 import { Batcher } from "./batcher.ts";
 
 export type KafkaSettings = Pick<
@@ -185,6 +186,8 @@ export class KafkaClient {
 		this.settings = settings;
 		this.log = log;
 		this.hooks = hooks;
+		// kafkajs repeats the same complaint on every retry while a broker is away: once a minute at WARN/ERROR, the rest at DEBUG.
+		const repeats = new RepeatFilter(60_000);
 		this.kafka = new Kafka({
 			...kafkaConfig(settings, clientId),
 			logLevel: logLevel.INFO,
@@ -194,6 +197,7 @@ export class KafkaClient {
 				// and failed handler calls (which it retries) as errors; they are warnings here.
 				if (method === "error" && /^(Response |Error when calling eachMessage)/.test(entry.log.message)) method = "warn";
 				const { message, ...extra } = entry.log;
+				if ((method === "warn" || method === "error") && repeats.repeated(`${entry.namespace}\u0000${message}`)) method = "debug";
 				this.log[method](`kafka: ${message}`, { namespace: entry.namespace, ...extra });
 			}
 		});

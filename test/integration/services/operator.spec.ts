@@ -217,6 +217,31 @@ describe("operator experience: metrics, logs, stats dumps, status", () => {
 		expect(lifted?.level).toBe("info");
 	}, 90000);
 
+	it("a page that keeps failing: one INFO line per retry, one WARN line when given up, and the counters", async () => {
+		const port = await freePort();
+		const settings = testSettings({ ...base, METRICS_PORT: port, METRICS_HOST: "127.0.0.1", RETRY_TIMES: 1, QUEUE_HITS: 10, QUEUE_WINDOW: 1 });
+		const { logger, lines } = captureLogger();
+		const nodeID = uniqueName("op-fail");
+		const broker = testBroker(settings, { nodeID, logger, metrics: brokerOptions(settings).metrics });
+		broker.createService(IngestService);
+		broker.createService(CrawlerService);
+		brokers.push(broker);
+		await broker.start();
+		const crawlid = uniqueName("op-fail");
+		await feed({ url: `${site.origin}/fail`, appid: "testapp", crawlid, maxdepth: 0 });
+		expect(await eventually(() => pages.some(p => p.crawlid === crawlid), 30000)).toBe(true);
+		expect(pages.filter(p => p.crawlid === crawlid).map(p => p.status_code)).toEqual([500]);
+		const of = (message: string) => lines.filter(l => l.message === message && l.data.crawlid === crawlid).map(l => [l.level, l.data.retry_times, l.data.reason]);
+		expect(of("Scraper Retry")).toEqual([["info", 1, "HTTP 500"]]);
+		expect(of("Gave up retrying")).toEqual([["warn", 1, "HTTP 500"]]);
+		const samples = parseMetrics(await (await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { connection: "close" } })).text());
+		const node = { nodeID, spider: "link" };
+		expect(value(samples, "sc_crawl_retries_total", node)).toBe(1);
+		expect(value(samples, "sc_crawl_given_up_total", node)).toBe(1);
+		expect(value(samples, "sc_pages_crawled_total", { ...node, status: "500" })).toBe(1);
+		expect(value(samples, "sc_fetch_duration_seconds_count", node)).toBe(2);
+	}, 60000);
+
 	it("without STATS_DUMP_CRAWL and STATS_DUMP_QUEUE the dumps hold only the counters", async () => {
 		const settings = testSettings({ ...base, STATS_DUMP: 1, STATS_DUMP_CRAWL: false, STATS_DUMP_QUEUE: false });
 		const { logger, lines } = captureLogger();
