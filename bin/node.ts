@@ -1,7 +1,8 @@
 /**
  * Start one cluster node: the services named by SERVICES (all of services/ when empty), over the
- * TRANSPORTER, with the REPL when asked (`--repl`, or REPL=1; default: when stdin is a terminal).
- *   node bin/node.ts [--repl|--no-repl]
+ * TRANSPORTER, with the REPL when asked (`--repl`, or REPL=1; default: when stdin is a terminal), and a
+ * status line every STATUS_INTERVAL seconds when stdout is a terminal (`--status` / `--no-status` force it).
+ *   node bin/node.ts [--repl|--no-repl] [--status|--no-status]
  */
 import { existsSync, readdirSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
@@ -10,12 +11,18 @@ import { ServiceBroker, type ServiceSchema } from "moleculer";
 import config from "../moleculer.config.ts";
 import { settingsOf } from "../config/broker.ts";
 import { transportKind } from "../lib/node/broker-options.ts";
+import { startStatusLines } from "../lib/node/status.ts";
 
 const SERVICES_DIR = resolve("services");
 
 function availableServices(): Map<string, string> {
 	const files = existsSync(SERVICES_DIR) ? readdirSync(SERVICES_DIR).filter(f => f.endsWith(".service.ts")) : [];
 	return new Map(files.map(f => [basename(f, ".service.ts"), join(SERVICES_DIR, f)]));
+}
+
+function wantsStatus(argv: string[], intervalS: number): boolean {
+	if (intervalS <= 0 || argv.includes("--no-status")) return false;
+	return argv.includes("--status") || Boolean(process.stdout.isTTY);
 }
 
 function wantsRepl(argv: string[]): boolean {
@@ -50,8 +57,15 @@ const lines = [
 ];
 if (wanted.includes("api")) lines.push(`REST: http://127.0.0.1:${settings.REST_PORT}/ (POST /feed, POST /poll).`);
 if (wanted.includes("ingest")) lines.push(`Kafka API: send JSON requests to topic ${settings.KAFKA_INCOMING_TOPIC}; results on ${settings.KAFKA_TOPIC_PREFIX}.crawled_firehose and ${settings.KAFKA_TOPIC_PREFIX}.outbound_firehose.`);
-if (settings.METRICS_PORT !== null) lines.push(`Metrics: http://127.0.0.1:${settings.METRICS_PORT}/metrics`);
+if (settings.METRICS_PORT !== null)
+	lines.push(`Metrics (Prometheus): http://${settings.METRICS_HOST === "0.0.0.0" ? "127.0.0.1" : settings.METRICS_HOST}:${settings.METRICS_PORT}/metrics`);
+const showStatus = wantsStatus(process.argv.slice(2), settings.STATUS_INTERVAL);
+if (showStatus) lines.push(`Status: a line every ${settings.STATUS_INTERVAL} s (pages/s, backlog, nodes); STATUS_INTERVAL=0 or --no-status turns it off.`);
 broker.logger.info(lines.join("\n"));
+if (showStatus) {
+	const stop = startStatusLines(broker, settings.STATUS_INTERVAL, line => process.stdout.write(`[status] ${line}\n`));
+	broker.localBus.once("$broker.stopped", stop);
+}
 
 if (wantsRepl(process.argv.slice(2))) {
 	broker.logger.info('REPL: type "help"; e.g. call crawl.feed {"url":"http://example.com","appid":"testapp","crawlid":"abc123"}');

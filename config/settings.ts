@@ -186,7 +186,9 @@ export const SETTING_DEFINITIONS = {
 	NODE_ID: cluster.optStr(null, "Moleculer node id; null makes <hostname>-<pid>.", { aliases: ["NODEID"] }),
 	SERVICES: cluster.list([], "Services this node runs (e.g. crawler,ingest); empty runs all of them."),
 	REQUEST_TIMEOUT: cluster.int(10000, "Milliseconds before a call between services times out.", { min: 0 }),
-	METRICS_PORT: cluster.optInt(null, "Port of the Prometheus metrics endpoint (/metrics); null disables it.", { min: 0, max: 65535 })
+	METRICS_PORT: cluster.optInt(null, "Port of the Prometheus metrics endpoint (/metrics); null disables it.", { min: 0, max: 65535 }),
+	METRICS_HOST: cluster.str("0.0.0.0", "Address the metrics endpoint listens on (with METRICS_PORT)."),
+	STATUS_INTERVAL: cluster.int(5, "Seconds between the status lines a node prints when its standard output is a terminal; 0 disables them.", { min: 0 })
 } as const;
 
 type Definitions = typeof SETTING_DEFINITIONS;

@@ -7,6 +7,7 @@ import type { Service, ServiceSchema } from "moleculer";
 import { defineMixin } from "./define.ts";
 import { settingsOf } from "../config/broker.ts";
 import { KafkaClient } from "../lib/kafka/client.ts";
+import { ClusterMetrics } from "../lib/metrics/index.ts";
 
 export interface KafkaMixinThis {
 	kafka: KafkaClient;
@@ -24,7 +25,10 @@ export function KafkaMixin(): Partial<ServiceSchema> {
 		},
 		created(this: This) {
 			const settings = settingsOf(this.broker);
-			this.kafka = new KafkaClient(settings, `${settings.KAFKA_CLIENT_ID}-${this.broker.nodeID}-${this.name}`, this.logger);
+			const metrics = new ClusterMetrics(this.broker.metrics);
+			this.kafka = new KafkaClient(settings, `${settings.KAFKA_CLIENT_ID}-${this.broker.nodeID}-${this.name}`, this.logger, {
+				onSend: (topic, messages, seconds, error) => metrics.kafkaSent(topic, messages, seconds, error)
+			});
 		},
 		started(this: This) {
 			const settings = settingsOf(this.broker);

@@ -13,10 +13,10 @@ export interface RedisMixinThis {
 	redisConnected(): boolean;
 }
 
-type This = Service & RedisMixinThis;
+type This = Service & RedisMixinThis & { redisClosing: boolean };
 
 export function RedisMixin(): Partial<ServiceSchema> {
-	return defineMixin<RedisMixinThis>({
+	return defineMixin<RedisMixinThis & { redisClosing: boolean }>({
 		methods: {
 			redisConnected(this: This): boolean {
 				return this.redis?.status === "ready";
@@ -25,13 +25,19 @@ export function RedisMixin(): Partial<ServiceSchema> {
 		created(this: This) {
 			const settings = settingsOf(this.broker);
 			this.redis = createRedis(settings, `${this.broker.nodeID}:${this.name}`);
+			// One line when the connection goes (an error, or the server closing it) and one when it is back.
 			let wasDown = false;
-			this.redis.on("error", (err: Error) => {
-				if (!wasDown) this.logger.warn("Redis connection lost, reconnecting", { redis: `${settings.REDIS_HOST}:${settings.REDIS_PORT}`, error: err.message });
+			const where = `${settings.REDIS_HOST}:${settings.REDIS_PORT}`;
+			const lost = (error: string) => {
+				if (wasDown || this.redisClosing) return;
 				wasDown = true;
-			});
+				this.logger.warn("Redis connection lost, reconnecting", { redis: where, error });
+			};
+			this.redisClosing = false;
+			this.redis.on("error", (err: Error) => lost(err.message));
+			this.redis.on("close", () => lost("connection closed"));
 			this.redis.on("ready", () => {
-				if (wasDown) this.logger.info("Redis connection regained", { redis: `${settings.REDIS_HOST}:${settings.REDIS_PORT}` });
+				if (wasDown) this.logger.info("Redis connection regained", { redis: where });
 				wasDown = false;
 			});
 		},
@@ -56,6 +62,7 @@ export function RedisMixin(): Partial<ServiceSchema> {
 			}
 		},
 		async stopped(this: This) {
+			this.redisClosing = true;
 			await closeRedis(this.redis);
 		}
 	});

@@ -1,7 +1,7 @@
 /**
  * Stats for a component, in Scrapy Cluster's Redis layout (lib/stats): rolling STATS_TIMES windows and
  * lifetime counts per counter, a heartbeat key per running instance, trims every STATS_CYCLE seconds
- * and a dump to the log every STATS_DUMP seconds. Needs RedisMixin on the same service (`this.redis`).
+ * and a dump to the log every STATS_DUMP seconds (plus what the service's statsDumpExtra() adds). Needs RedisMixin on the same service (`this.redis`).
  */
 import { hostname } from "node:os";
 import type { Service, ServiceSchema } from "moleculer";
@@ -38,6 +38,10 @@ export interface StatsMixinThis {
 	statsCount(...counters: string[]): Promise<void>;
 	/** Snapshot of every counter this instance has written. */
 	statsSnapshot(): Promise<Record<string, CounterSnapshot>>;
+	/** Log one "<component> stats dump" line now (done every STATS_DUMP seconds). */
+	statsDump(): Promise<void>;
+	/** Optional, defined by the service: more parts of its dump line (crawl and queue stats). */
+	statsDumpExtra?(): Promise<Record<string, unknown>>;
 	heartbeat(): Promise<void>;
 }
 
@@ -62,6 +66,11 @@ export function StatsMixin(opts: StatsMixinOptions): Partial<ServiceSchema> {
 				const out: Record<string, CounterSnapshot> = {};
 				for (const base of this.stats.knownBases()) out[base] = await this.stats.snapshot(base);
 				return out;
+			},
+			async statsDump(this: This) {
+				// A service may add parts (STATS_DUMP_CRAWL, STATS_DUMP_QUEUE) with a method statsDumpExtra().
+				const extra = typeof this.statsDumpExtra === "function" ? await this.statsDumpExtra() : {};
+				this.logger.info(`${opts.component} stats dump`, { stats: await this.statsSnapshot(), ...extra });
 			},
 			async heartbeat(this: This) {
 				const timeout = settingsOf(this.broker).HEARTBEAT_TIMEOUT;
@@ -92,8 +101,7 @@ export function StatsMixin(opts: StatsMixinOptions): Partial<ServiceSchema> {
 			this.heartbeat().catch((err: Error) => this.logger.debug("Heartbeat failed", { error: err.message }));
 			every(heartbeatInterval(settings.HEARTBEAT_TIMEOUT), "heartbeat", () => this.heartbeat());
 			every(settings.STATS_CYCLE, "trim", () => this.stats.trim());
-			if (settings.STATS_DUMP > 0)
-				every(settings.STATS_DUMP, "dump", async () => this.logger.info(`${opts.component} stats dump`, { stats: await this.statsSnapshot() }));
+			if (settings.STATS_DUMP > 0) every(settings.STATS_DUMP, "dump", () => this.statsDump());
 		},
 		async stopped(this: This) {
 			this.statsTimers.forEach(t => clearInterval(t));

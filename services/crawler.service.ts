@@ -10,7 +10,7 @@ import type { ServiceSchema, ServiceSettingSchema } from "moleculer";
 import { settingsOf } from "../config/broker.ts";
 import type { Settings } from "../config/index.ts";
 import { requestFingerprint } from "../lib/crawl/canonical.ts";
-import { domainThrottle, EMPTY_DOMAIN_CONFIG, isBlacklisted, parseDomainConfig, type DomainConfig } from "../lib/crawl/domain-config.ts";
+import { diffDomainConfig, domainThrottle, EMPTY_DOMAIN_CONFIG, isBlacklisted, parseDomainConfig, type DomainConfig } from "../lib/crawl/domain-config.ts";
 import { decodeBody, extractLinks } from "../lib/crawl/extract.ts";
 import { Fetcher, type FetchResult } from "../lib/crawl/fetch.ts";
 import { compileLinkFilter } from "../lib/crawl/link-filter.ts";
@@ -20,6 +20,8 @@ import { RobotsCache } from "../lib/crawl/robots-cache.ts";
 import { SPIDERS } from "../lib/crawl/spiders/index.ts";
 import type { Spider } from "../lib/crawl/spiders/spider.ts";
 import { isRetryable } from "../lib/errors.ts";
+import { ClusterMetrics, type BacklogEntry } from "../lib/metrics/index.ts";
+import { crawlDump, queueDump } from "../lib/stats/dump.ts";
 import { Frontier, type FrontierRequest } from "../lib/frontier/frontier.ts";
 import { dupefilterKey, parseQueueKey, registeredDomain, throttleKey } from "../lib/frontier/keys.ts";
 import { KafkaMixin, type KafkaMixinThis } from "../mixins/kafka.mixin.ts";
@@ -62,9 +64,17 @@ interface CrawlerState {
 	loop: Promise<void> | null;
 	timers: NodeJS.Timeout[];
 	wake: (() => void) | null;
-	counts: { crawled: number; retried: number; failed: number; robotsDenied: number; queued: number; dropped: number };
+	counts: { crawled: number; retried: number; failed: number; robotsDenied: number; queued: number; dropped: number; throttled: number };
+	/** Pages published since start, by status code. */
+	byStatus: Record<string, number>;
 	stopWatch: (() => void) | null;
+	metrics: ClusterMetrics;
+	/** Backlog of every registered queue of this node's spiders, from the last queue refresh (ZCARD, pipelined). */
+	backlog: { entries: BacklogEntry[]; at: number };
 }
+
+/** Commands per pipeline when reading queue backlogs. */
+const BACKLOG_PIPELINE = 1000;
 
 type CrawlerVars = KafkaMixinThis & RedisMixinThis & StatsMixinThis & ZookeeperMixinThis & { crawler: CrawlerState };
 
@@ -80,6 +90,9 @@ interface CrawlerMethods {
 	throttleFor(queue: DomainQueue): { key: string; window: number; limit: number; moderated: boolean };
 	settingsNow(): Settings;
 	registerQueue(spiderid: string, domain: string): void;
+	readBacklog(keysBySpider: Map<string, string[]>): Promise<void>;
+	statsDumpExtra(): Promise<Record<string, unknown>>;
+	giveUp(request: FrontierRequest): void;
 }
 
 const sleep = (ms: number) => new Promise<void>(resolve => setTimeout(resolve, ms).unref());
@@ -108,6 +121,9 @@ const CrawlerService: ServiceSchema<ServiceSettingSchema, CrawlerMethods, Crawle
 					in_flight: c.inFlight.size,
 					public_ip: c.ip,
 					counts: c.counts,
+					status_codes: c.byStatus,
+					backlog: queueDump(c.backlog.entries),
+					backlog_at: c.backlog.at,
 					blacklist: c.config.blacklist,
 					domains: Object.keys(c.config.domains),
 					queues: [...c.queues.values()].map(q => ({ queue: q.key, waiting_s: Math.max(0, Number((q.nextAt - now).toFixed(3))), throttle: this.throttleFor(q) }))
@@ -140,8 +156,11 @@ const CrawlerService: ServiceSchema<ServiceSettingSchema, CrawlerMethods, Crawle
 			const c = this.crawler;
 			const s = this.settingsNow();
 			const now = Date.now() / 1000;
+			const keysBySpider = new Map<string, string[]>();
 			for (const spider of c.spiders) {
-				for (const key of await c.frontier.queueKeys(spider.name)) {
+				const keys = await c.frontier.queueKeys(spider.name);
+				keysBySpider.set(spider.name, keys);
+				for (const key of keys) {
 					if (c.queues.has(key)) continue;
 					const parsed = parseQueueKey(key);
 					if (parsed) c.queues.set(key, { key, spiderid: parsed.spiderid, domain: parsed.domain, nextAt: 0, lastUsed: now });
@@ -155,6 +174,48 @@ const CrawlerService: ServiceSchema<ServiceSettingSchema, CrawlerMethods, Crawle
 				}
 			}
 			c.wake?.();
+			await this.readBacklog(keysBySpider);
+		},
+
+		/** Backlog of the registered queues (one pipelined ZCARD per queue), for the gauges, the dump and crawler.status. */
+		async readBacklog(keysBySpider) {
+			const c = this.crawler;
+			const all = [...keysBySpider.values()].flat();
+			const sizes: number[] = [];
+			for (let i = 0; i < all.length; i += BACKLOG_PIPELINE) {
+				const pipeline = this.redis.pipeline();
+				for (const key of all.slice(i, i + BACKLOG_PIPELINE)) pipeline.zcard(key);
+				for (const [err, n] of (await pipeline.exec()) ?? []) sizes.push(err ? 0 : Number(n));
+			}
+			const entries: BacklogEntry[] = [];
+			all.forEach((key, i) => {
+				const parsed = parseQueueKey(key);
+				if (parsed) entries.push({ spider: parsed.spiderid, domain: parsed.domain, backlog: sizes[i] ?? 0 });
+			});
+			c.backlog = { entries, at: Date.now() / 1000 };
+			c.metrics.backlog(entries, c.spiders.map(sp => sp.name));
+		},
+
+		/** STATS_DUMP_CRAWL / STATS_DUMP_QUEUE parts of this crawler's periodic stats dump. */
+		async statsDumpExtra() {
+			const c = this.crawler;
+			const s = this.settingsNow();
+			const out: Record<string, unknown> = {};
+			if (s.STATS_DUMP_CRAWL) {
+				const now = Date.now() / 1000;
+				const throttled = [...c.queues.values()].map(q => {
+					const t = this.throttleFor(q);
+					return { queue: q.key, waiting_s: Math.max(0, Number((q.nextAt - now).toFixed(3))), limit: t.limit, window: t.window };
+				});
+				out.crawl = crawlDump({ ...c.counts, in_flight: c.inFlight.size }, c.byStatus, throttled);
+			}
+			if (s.STATS_DUMP_QUEUE) out.queue = queueDump(c.backlog.entries);
+			return out;
+		},
+
+		giveUp(request) {
+			this.crawler.counts.failed++;
+			this.crawler.metrics.increment("sc_crawl_given_up_total", { spider: request.spiderid });
 		},
 
 		async refreshIp() {
@@ -220,7 +281,11 @@ const CrawlerService: ServiceSchema<ServiceSettingSchema, CrawlerMethods, Crawle
 				// stale time would date the throttle hit and the lease in the past (the lease reaped at once: a duplicate).
 				const r = await c.frontier.pop(q.spiderid, q.domain, throttle, s.REQUEST_LEASE_TIMEOUT, Date.now() / 1000);
 				if (r.kind === "empty") q.nextAt = now + EMPTY_RECHECK_S;
-				else if (r.kind === "throttled") q.nextAt = r.retryAt;
+				else if (r.kind === "throttled") {
+					q.nextAt = r.retryAt;
+					c.counts.throttled++;
+					c.metrics.throttled(q.spiderid, r.retryAt - now);
+				}
 				else {
 					q.lastUsed = now;
 					const task = this.crawl(r.request, r.lease).catch(async (err: Error) => {
@@ -230,7 +295,7 @@ const CrawlerService: ServiceSchema<ServiceSettingSchema, CrawlerMethods, Crawle
 							return;
 						}
 						// Anything else would fail again: give the request up instead of looping on it.
-						c.counts.failed++;
+						this.giveUp(r.request);
 						this.logger.error("Crawl failed, request given up", { url: r.request.url, crawlid: r.request.crawlid, error: err.message });
 						await c.frontier.ack(r.request.spiderid, r.lease).catch(() => undefined);
 					});
@@ -261,7 +326,10 @@ const CrawlerService: ServiceSchema<ServiceSettingSchema, CrawlerMethods, Crawle
 			if (s.ROBOTSTXT_OBEY) {
 				const rules = await c.robots.rulesFor(request.url);
 				const domain = registeredDomain(request.url);
-				if (domain && rules.crawlDelay !== null) c.crawlDelays.set(domain, rules.crawlDelay);
+				if (domain && rules.crawlDelay !== null && c.crawlDelays.get(domain) !== rules.crawlDelay) {
+					c.crawlDelays.set(domain, rules.crawlDelay);
+					this.logger.info("Domain throttled by robots.txt Crawl-delay", { domain, crawl_delay: rules.crawlDelay });
+				}
 				if (!rules.isAllowed(request.url)) {
 					this.logger.debug("Forbidden by robots.txt", { url: request.url, crawlid: request.crawlid });
 					c.counts.robotsDenied++;
@@ -275,13 +343,16 @@ const CrawlerService: ServiceSchema<ServiceSettingSchema, CrawlerMethods, Crawle
 				await this.redis.multi().sadd(key, requestFingerprint("GET", request.url)).expire(key, s.DUPEFILTER_TIMEOUT).exec();
 			}
 			let result: FetchResult;
+			const fetchStarted = performance.now();
 			try {
 				result = await c.fetcher.fetch({
 					url: request.url,
 					headers: request.useragent ? { "User-Agent": request.useragent } : undefined,
 					cookie: request.cookie ?? null
 				});
+				c.metrics.fetchDone(request.spiderid, (performance.now() - fetchStarted) / 1000);
 			} catch (err) {
+				c.metrics.fetchDone(request.spiderid, (performance.now() - fetchStarted) / 1000);
 				await this.retryOrGiveUp(request, (err as Error).message, null);
 				await c.frontier.ack(request.spiderid, lease);
 				return;
@@ -313,10 +384,11 @@ const CrawlerService: ServiceSchema<ServiceSettingSchema, CrawlerMethods, Crawle
 					this.registerQueue(retry.spiderid, domain);
 				}
 				c.counts.retried++;
+				c.metrics.increment("sc_crawl_retries_total", { spider: request.spiderid });
 				this.logger.info("Scraper Retry", { url: request.url, crawlid: request.crawlid, retry_times: tries + 1, reason });
 				return true;
 			}
-			c.counts.failed++;
+			this.giveUp(request);
 			this.logger.warn("Gave up retrying", { url: request.url, crawlid: request.crawlid, retry_times: tries, reason });
 			if (status === null) {
 				// As the original: a download that never answered counts as a 504.
@@ -374,6 +446,8 @@ const CrawlerService: ServiceSchema<ServiceSettingSchema, CrawlerMethods, Crawle
 			if (s.KAFKA_APPID_TOPICS) topics.push(`${s.KAFKA_TOPIC_PREFIX}.crawled_${request.appid}`);
 			await Promise.all(topics.map(t => this.kafka.produce(t, message)));
 			c.counts.crawled++;
+			c.byStatus[String(result.status)] = (c.byStatus[String(result.status)] ?? 0) + 1;
+			c.metrics.pageCrawled(request.spiderid, result.status);
 			this.logger.debug("Scraped page", { url: request.url, status_code: result.status, crawlid: request.crawlid, links: output.links.length });
 			if (s.STATS_STATUS_CODES && s.STATUS_RESPONSE_CODES.includes(result.status)) await this.statsIncrement(`${hostname()}:${request.spiderid}:${result.status}`);
 			for (const next of output.requests) await this.enqueueRequest(next, request);
@@ -431,8 +505,11 @@ const CrawlerService: ServiceSchema<ServiceSettingSchema, CrawlerMethods, Crawle
 			loop: null,
 			timers: [],
 			wake: null,
-			counts: { crawled: 0, retried: 0, failed: 0, robotsDenied: 0, queued: 0, dropped: 0 },
-			stopWatch: null
+			counts: { crawled: 0, retried: 0, failed: 0, robotsDenied: 0, queued: 0, dropped: 0, throttled: 0 },
+			byStatus: {},
+			stopWatch: null,
+			metrics: new ClusterMetrics(this.broker.metrics),
+			backlog: { entries: [], at: 0 }
 		};
 	},
 
@@ -455,10 +532,17 @@ const CrawlerService: ServiceSchema<ServiceSettingSchema, CrawlerMethods, Crawle
 		await this.refreshQueues().catch((err: Error) => this.logger.warn("Queue refresh failed", { error: err.message }));
 
 		const path = `${s.ZOOKEEPER_ASSIGN_PATH.replace(/\/+$/, "")}/${s.ZOOKEEPER_ID}`;
+		let first = true;
 		c.stopWatch = this.zk.watchData(path, node => {
 			try {
+				const before = c.config;
 				c.config = parseDomainConfig(node.data ? node.data.toString("utf8") : null);
-				this.logger.info("Crawler configuration from ZooKeeper applied", { path, blacklist: c.config.blacklist, domains: Object.keys(c.config.domains) });
+				// One line per change: at INFO with what changed (blacklist entries, domain throttles), at DEBUG
+				// when a reconnect re-read the same document.
+				const changes = diffDomainConfig(before, c.config);
+				const level = changes.length || first ? "info" : "debug";
+				first = false;
+				this.logger[level]("Crawler configuration from ZooKeeper applied", { path, blacklist: c.config.blacklist, domains: Object.keys(c.config.domains), changes });
 				c.wake?.();
 			} catch (err) {
 				this.logger.error("Bad crawler configuration in ZooKeeper, keeping the last good one", { path, error: (err as Error).message });

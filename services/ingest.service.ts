@@ -11,6 +11,7 @@ import { RefusedRequestError } from "../lib/errors.ts";
 import { acceptMessage, handleAccepted } from "../lib/ingest/process.ts";
 import { retryUntilHandled, StoppingError } from "../lib/ingest/retry.ts";
 import type { IncomingMessage, KafkaConsumerHandle } from "../lib/kafka/client.ts";
+import { ClusterMetrics, ingestFailureReason, METRIC } from "../lib/metrics/index.ts";
 import { orderKinds, type IngestContext, type RequestKind } from "../lib/requests/kind.ts";
 import { KafkaMixin, type KafkaMixinThis } from "../mixins/kafka.mixin.ts";
 import { RedisMixin, type RedisMixinThis } from "../mixins/redis.mixin.ts";
@@ -23,6 +24,7 @@ interface IngestState {
 	starting: Promise<void> | null;
 	handled: number;
 	refused: number;
+	metrics: ClusterMetrics;
 }
 
 type IngestVars = KafkaMixinThis & RedisMixinThis & StatsMixinThis & { ingest: IngestState };
@@ -88,10 +90,12 @@ const IngestService: ServiceSchema<ServiceSettingSchema, IngestMethods, IngestVa
 				});
 				if (warned) this.logger.info("Request handled after retries", { kind: accepted.kind.name, partition: message.partition, offset: message.offset });
 				this.ingest.handled++;
+				this.ingest.metrics.increment(METRIC.INGEST, { kind: accepted.kind.name });
 			} catch (err) {
 				if (err instanceof StoppingError) throw err;
 				if (!(err instanceof RefusedRequestError)) throw err;
 				this.ingest.refused++;
+				this.ingest.metrics.increment(METRIC.INGEST_FAILURES, { reason: ingestFailureReason(err.message, err.detail) });
 				await this.statsCount("fail");
 				this.logger.warn(err.message, { ...err.detail, partition: message.partition, offset: message.offset });
 			}
@@ -122,7 +126,7 @@ const IngestService: ServiceSchema<ServiceSettingSchema, IngestMethods, IngestVa
 
 	created() {
 		const s = settingsOf(this.broker);
-		this.ingest = { kinds: orderKinds(REQUEST_KINDS, s.PLUGINS), consumer: null, stopping: false, starting: null, handled: 0, refused: 0 };
+		this.ingest = { kinds: orderKinds(REQUEST_KINDS, s.PLUGINS), consumer: null, stopping: false, starting: null, handled: 0, refused: 0, metrics: new ClusterMetrics(this.broker.metrics) };
 	},
 
 	started() {

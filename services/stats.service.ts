@@ -6,9 +6,13 @@
  */
 import { batch, scanKeys, type BatchCommand, type RedisClient } from "../lib/redis/client.ts";
 import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
+import { settingsOf } from "../config/broker.ts";
 import { RefusedRequestError } from "../lib/errors.ts";
+import { queueDump } from "../lib/stats/dump.ts";
 import {
 	classifyQueueKey,
+	machineStats,
+	spiderStats,
 	SCAN_COUNT,
 	statsKeyQuery,
 	statsPlan,
@@ -30,6 +34,7 @@ type Vars = RedisMixinThis & KafkaMixinThis & StatsMixinThis & ActionMixinThis;
 
 interface StatsMethods {
 	gatherStats(plan: StatsPlan): Promise<StatsInput>;
+	statsDumpExtra(): Promise<Record<string, unknown>>;
 }
 
 /** Commands per pipeline round trip. */
@@ -69,9 +74,31 @@ const StatsService: ServiceSchema<ServiceSettingSchema, StatsMethods, Vars> = {
 		async answer(request: ActionRequest) {
 			const type = (request.stats ?? "all") as StatsType;
 			if (!(STATS_TYPES as readonly string[]).includes(type)) throw new RefusedRequestError(`Received invalid stats request: ${String(type)}`, { stats: type });
-			this.logger.info(`Received ${type} stats request`, { appid: request.appid, uuid: request.uuid });
+			// Requests from the API are worth a line; direct report calls (REPL, dashboard polling) only at DEBUG.
+			this.logger[request.uuid === undefined ? "debug" : "info"](`Received ${type} stats request`, { appid: request.appid, uuid: request.uuid });
 			const input = await this.gatherStats(statsPlan(type));
 			return statsResponse(type, request.appid, input);
+		},
+
+		/**
+		 * As the original Redis Monitor: the cluster's crawler stats (STATS_DUMP_CRAWL: per spider and machine,
+		 * from stats:crawler:*) and queue backlog (STATS_DUMP_QUEUE) in each periodic dump; one keyspace pass.
+		 */
+		async statsDumpExtra() {
+			const s = settingsOf(this.broker);
+			if (!s.STATS_DUMP_CRAWL && !s.STATS_DUMP_QUEUE) return {};
+			const plan = statsPlan(s.STATS_DUMP_CRAWL && s.STATS_DUMP_QUEUE ? "crawler" : s.STATS_DUMP_CRAWL ? "spider" : "queue");
+			const input = await this.gatherStats(plan);
+			const out: Record<string, unknown> = {};
+			if (s.STATS_DUMP_CRAWL) out.crawl = { ...spiderStats(input.stats), ...machineStats(input.stats) };
+			if (s.STATS_DUMP_QUEUE)
+				out.queue = queueDump(
+					input.queues.flatMap(q => {
+						const parsed = classifyQueueKey(q.key);
+						return parsed?.kind === "queue" ? [{ spider: parsed.spiderid, domain: parsed.domain, backlog: q.backlog }] : [];
+					})
+				);
+			return out;
 		},
 
 		/** The keys a plan needs and their values: window counts, lifetime counts, live heartbeats, queue backlogs. */

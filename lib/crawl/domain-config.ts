@@ -73,3 +73,25 @@ export function domainThrottle(domain: string, config: DomainConfig, defaults: T
 export function isBlacklisted(domain: string, config: DomainConfig): boolean {
 	return config.blacklist.some(b => domain === b || domain.endsWith(`.${b}`));
 }
+
+/** One change between two configurations, for the log. */
+export type DomainConfigChange =
+	| { change: "blacklisted" | "unblacklisted"; domain: string }
+	| { change: "throttle"; domain: string; from: DomainThrottle | null; to: DomainThrottle | null };
+
+/** What changed from `before` to `after`: blacklist entries added and removed, domain throttles set, changed or removed. */
+export function diffDomainConfig(before: DomainConfig, after: DomainConfig): DomainConfigChange[] {
+	const changes: DomainConfigChange[] = [];
+	const was = new Set(before.blacklist);
+	const now = new Set(after.blacklist);
+	for (const domain of after.blacklist) if (!was.has(domain)) changes.push({ change: "blacklisted", domain });
+	for (const domain of before.blacklist) if (!now.has(domain)) changes.push({ change: "unblacklisted", domain });
+	const domains = [...new Set([...Object.keys(before.domains), ...Object.keys(after.domains)])].sort();
+	for (const domain of domains) {
+		const from = before.domains[domain] ?? null;
+		const to = after.domains[domain] ?? null;
+		if (from && to && from.window === to.window && from.hits === to.hits && from.scale === to.scale) continue;
+		changes.push({ change: "throttle", domain, from, to });
+	}
+	return changes;
+}

@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import { Kafka, logLevel, Partitioners, type Admin, type Consumer, type Producer, type SASLOptions } from "kafkajs";
 import type { Settings } from "../../config/index.ts";
 import { isRetryable } from "../errors.ts";
+import { RepeatFilter } from "../logging/repeat.ts";
 import { Batcher } from "./batcher.ts";
 
 export type KafkaSettings = Pick<
@@ -37,6 +38,14 @@ export interface KafkaLog {
 	warn(message: string, data?: object): void;
 	info(message: string, data?: object): void;
 	debug(message: string, data?: object): void;
+}
+
+/**
+ * Optional observers of the client (metrics), so this module stays free of any framework.
+ * `onSend` is called after every produce request (one batch) with its duration; `error` is null on success.
+ */
+export interface KafkaHooks {
+	onSend?(topic: string, messages: number, seconds: number, error: { transient: boolean; message: string } | null): void;
 }
 
 export interface OutgoingMessage {
@@ -171,10 +180,14 @@ export class KafkaClient {
 	private readonly retryWaits = new Set<() => void>();
 	/** Batches currently waiting for Kafka to come back (one warning per outage). */
 	private batchesWaiting = 0;
+	private readonly hooks: KafkaHooks;
 
-	constructor(settings: KafkaSettings, clientId: string, log: KafkaLog) {
+	constructor(settings: KafkaSettings, clientId: string, log: KafkaLog, hooks: KafkaHooks = {}) {
 		this.settings = settings;
 		this.log = log;
+		this.hooks = hooks;
+		// kafkajs repeats the same complaint on every retry while a broker is away: once a minute at WARN/ERROR, the rest at DEBUG.
+		const repeats = new RepeatFilter(60_000);
 		this.kafka = new Kafka({
 			...kafkaConfig(settings, clientId),
 			logLevel: logLevel.INFO,
@@ -184,6 +197,7 @@ export class KafkaClient {
 				// and failed handler calls (which it retries) as errors; they are warnings here.
 				if (method === "error" && /^(Response |Error when calling eachMessage)/.test(entry.log.message)) method = "warn";
 				const { message, ...extra } = entry.log;
+				if ((method === "warn" || method === "error") && repeats.repeated(`${entry.namespace}\u0000${message}`)) method = "debug";
 				this.log[method](`kafka: ${message}`, { namespace: entry.namespace, ...extra });
 			}
 		});
@@ -233,8 +247,23 @@ export class KafkaClient {
 	 */
 	async send(topic: string, messages: OutgoingMessage[]): Promise<void> {
 		for (const m of messages) this.checkSize(m);
-		const producer = await this.getProducer();
-		await producer.send({ topic, acks: -1, messages: messages.map(m => ({ key: m.key ?? null, value: m.value, headers: m.headers })) });
+		const started = performance.now();
+		try {
+			const producer = await this.getProducer();
+			await producer.send({ topic, acks: -1, messages: messages.map(m => ({ key: m.key ?? null, value: m.value, headers: m.headers })) });
+		} catch (err) {
+			this.observeSend(topic, messages.length, started, { transient: isTransientKafkaError(err), message: (err as Error).message });
+			throw err;
+		}
+		this.observeSend(topic, messages.length, started, null);
+	}
+
+	private observeSend(topic: string, count: number, started: number, error: { transient: boolean; message: string } | null): void {
+		try {
+			this.hooks.onSend?.(topic, count, (performance.now() - started) / 1000, error);
+		} catch {
+			/* an observer never breaks producing */
+		}
 	}
 
 	/**
@@ -399,6 +428,20 @@ export class KafkaClient {
 			retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 5000 }
 		});
 		this.consumers.add(consumer);
+		// A consumer that crashed (kafkajs restarts it when the error is retriable) says so once, and again when it is back.
+		let crashed = false;
+		consumer.on(consumer.events.CRASH, event => {
+			const { error, restart } = event.payload as { error: Error; restart: boolean };
+			crashed = true;
+			if (restart) this.log.warn("Kafka consumer crashed, restarting", { group: opts.groupId, error: error?.message });
+			else this.log.error("Kafka consumer crashed and will not restart", { group: opts.groupId, error: error?.message });
+		});
+		consumer.on(consumer.events.GROUP_JOIN, event => {
+			if (!crashed) return;
+			crashed = false;
+			const { memberAssignment } = event.payload as { memberAssignment: Record<string, number[]> };
+			this.log.info("Kafka consumer back in its group", { group: opts.groupId, assignment: memberAssignment });
+		});
 		await consumer.connect();
 		await consumer.subscribe({ topics: opts.topics, fromBeginning: opts.fromBeginning ?? s.KAFKA_CONSUMER_AUTO_OFFSET_RESET === "earliest" });
 		await consumer.run({

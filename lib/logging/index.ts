@@ -1,7 +1,8 @@
 /**
  * The node's logger: Moleculer's Winston adapter configured from the LOG_* settings.
- * - LOG_JSON: one JSON object a line: timestamp, level, logger (the Moleculer module, e.g. "INGEST"),
- *   message, node id and every extra field passed as the second argument (`logger.info("msg", {..})`).
+ * - LOG_JSON: one JSON object a line: timestamp, level, logger (the Moleculer module, e.g. "ingest"),
+ *   service (for a service's lines), node, message and every extra field passed as the second argument
+ *   (`logger.info("msg", {..})`); multi-line messages stay on one line (JSON-escaped).
  * - LOG_STDOUT=false: LOG_DIR/LOG_FILE rolled by size at LOG_MAX_BYTES, keeping LOG_BACKUPS old files
  *   (winston's File transport does the rotation).
  */
@@ -31,13 +32,17 @@ export function moleculerLevel(logLevel: string): LogLevels {
 	return level;
 }
 
-const BINDING_KEYS = new Set(["nodeID", "ns", "mod", "svc", "ver", "level", "message", "timestamp", "logger", "node"]);
+const BINDING_KEYS = new Set(["nodeID", "ns", "mod", "svc", "ver", "level", "message", "timestamp", "logger", "node", "service"]);
 
-/** Rename Moleculer's bindings to ELK-friendly names: mod -> logger, nodeID -> node; drop the namespace. */
+/**
+ * Rename Moleculer's bindings to ELK-friendly names: mod -> logger, nodeID -> node, svc -> service (loggers
+ * of a service only; broker and transit lines have none); drop the namespace and version.
+ */
 const bindingsFormat = winston.format(info => {
 	const record = info as Record<string, unknown>;
 	record.logger = typeof record.mod === "string" ? record.mod.toLowerCase() : "node";
 	if (record.nodeID !== undefined) record.node = record.nodeID;
+	if (typeof record.svc === "string") record.service = record.svc;
 	delete record.mod;
 	delete record.nodeID;
 	delete record.ns;

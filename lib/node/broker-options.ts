@@ -40,7 +40,7 @@ export function brokerOptions(settings: Settings): BrokerOptions {
 		metrics:
 			settings.METRICS_PORT === null
 				? false
-				: { enabled: true, reporter: [{ type: "Prometheus", options: { port: settings.METRICS_PORT, path: "/metrics" } }] },
+				: { enabled: true, reporter: [{ type: "Prometheus", options: { host: settings.METRICS_HOST, port: settings.METRICS_PORT, path: "/metrics" } }] },
 		clusterSettings: settings
 	};
 }

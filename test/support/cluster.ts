@@ -13,7 +13,7 @@ import { buildLogger } from "../../lib/logging/index.ts";
  * Redis databases of the test files that run crawlers (crawlers take requests from any queue of their
  * spider types, so each such file needs queues of its own). Flushed by the global setup.
  */
-export const CRAWL_TEST_DBS = { crawler: 11, crawlerConfig: 12, runningCrawl: 13 } as const;
+export const CRAWL_TEST_DBS = { crawler: 11, crawlerConfig: 12, runningCrawl: 13, operator: 15 } as const;
 
 export function testSettings(overrides: Partial<Record<SettingName, unknown>> = {}): Settings {
 	return loadSettings({

@@ -1,4 +1,4 @@
-import { domainThrottle, isBlacklisted, parseDomainConfig } from "../../../lib/crawl/domain-config.ts";
+import { diffDomainConfig, domainThrottle, EMPTY_DOMAIN_CONFIG, isBlacklisted, parseDomainConfig } from "../../../lib/crawl/domain-config.ts";
 
 const defaults = { QUEUE_HITS: 10, QUEUE_WINDOW: 60, QUEUE_MODERATED: true };
 
@@ -37,5 +37,20 @@ describe("ZooKeeper crawler configuration", () => {
 		expect(isBlacklisted("bad.com", config)).toBe(true);
 		expect(isBlacklisted("www.bad.com", config)).toBe(true);
 		expect(isBlacklisted("notbad.com", config)).toBe(false);
+	});
+});
+
+describe("configuration changes", () => {
+	it("lists blacklist entries added and removed and throttles set, changed and removed", () => {
+		const before = parseDomainConfig("blacklist: [a.com, b.com]\ndomains:\n  x.com: {window: 60, hits: 10}\n  y.com: {window: 60, hits: 10}\n");
+		const after = parseDomainConfig("blacklist: [b.com, c.com]\ndomains:\n  x.com: {window: 60, hits: 10}\n  y.com: {window: 30, hits: 10}\n  z.com: {window: 1, hits: 1, scale: 0.5}\n");
+		expect(diffDomainConfig(before, after)).toEqual([
+			{ change: "blacklisted", domain: "c.com" },
+			{ change: "unblacklisted", domain: "a.com" },
+			{ change: "throttle", domain: "y.com", from: { window: 60, hits: 10, scale: 1 }, to: { window: 30, hits: 10, scale: 1 } },
+			{ change: "throttle", domain: "z.com", from: null, to: { window: 1, hits: 1, scale: 0.5 } }
+		]);
+		expect(diffDomainConfig(after, EMPTY_DOMAIN_CONFIG).filter(c => c.change === "throttle").map(c => c.domain)).toEqual(["x.com", "y.com", "z.com"]);
+		expect(diffDomainConfig(after, after)).toEqual([]);
 	});
 });

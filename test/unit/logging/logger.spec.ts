@@ -37,6 +37,28 @@ describe("logging", () => {
 		expect(lines.some(l => l.message === "not written at INFO")).toBe(false);
 	});
 
+	it("JSON for ELK: a service's lines name the node and the service, keep the data fields, and stay one line each", async () => {
+		const dir = mkdtempSync(join(tmpdir(), "logs-"));
+		const settings = loadSettings({ env: {}, localFile: false, overrides: { LOG_JSON: true, LOG_STDOUT: false, LOG_DIR: dir, LOG_FILE: "elk.log", LOG_LEVEL: "DEBUG" } });
+		const broker = new ServiceBroker({ nodeID: "elk-node", logger: buildLogger(settings) });
+		const svc = broker.createService({ name: "ingest" });
+		svc.logger.info("Added crawl to Redis", { appid: "testapp", crawlid: "abc", level: "spoofed", node: "spoofed" });
+		svc.logger.debug("two\nlines", { n: 1 });
+		svc.logger.warn("Refused request", { reasons: { crawl: ["x"] } });
+		await broker.stop();
+		const file = join(dir, "elk.log");
+		await waitFor(() => readFileSync(file, "utf8").includes("Refused request"));
+		const raw = readFileSync(file, "utf8").trim().split("\n");
+		const lines = raw.map(l => JSON.parse(l) as Record<string, unknown>);
+		const added = lines.find(l => l.message === "Added crawl to Redis");
+		expect(added).toMatchObject({ level: "info", node: "elk-node", service: "ingest", logger: "ingest", appid: "testapp", crawlid: "abc" });
+		expect(Number.isNaN(Date.parse(String(added!.timestamp)))).toBe(false);
+		expect(lines.find(l => l.message === "two\nlines")).toMatchObject({ level: "debug", n: 1 });
+		expect(lines.find(l => l.message === "Refused request")).toMatchObject({ level: "warn", reasons: { crawl: ["x"] } });
+		// the broker's own lines have no service
+		expect(lines.find(l => l.logger === "broker")?.service).toBeUndefined();
+	});
+
 	it("rolls the file at LOG_MAX_BYTES and keeps LOG_BACKUPS old files", async () => {
 		const dir = mkdtempSync(join(tmpdir(), "logs-"));
 		const settings = loadSettings({

@@ -27,6 +27,7 @@ describe("broker options", () => {
 
 	it("enables Prometheus metrics when METRICS_PORT is set", () => {
 		const o = brokerOptions(settings({ METRICS_PORT: 3030 }));
-		expect(o.metrics).toMatchObject({ enabled: true, reporter: [{ type: "Prometheus", options: { port: 3030, path: "/metrics" } }] });
+		expect(o.metrics).toMatchObject({ enabled: true, reporter: [{ type: "Prometheus", options: { host: "0.0.0.0", port: 3030, path: "/metrics" } }] });
+		expect(brokerOptions(settings({ METRICS_PORT: 3030, METRICS_HOST: "127.0.0.1" })).metrics).toMatchObject({ reporter: [{ options: { host: "127.0.0.1" } }] });
 	});
 });
