@@ -24,6 +24,7 @@ import { ClusterMetrics, type BacklogEntry } from "../lib/metrics/index.ts";
 import { crawlDump, queueDump } from "../lib/stats/dump.ts";
 import { Frontier, type FrontierRequest } from "../lib/frontier/frontier.ts";
 import { dupefilterKey, parseQueueKey, registeredDomain, throttleKey } from "../lib/frontier/keys.ts";
+import { batch } from "../lib/redis/client.ts";
 import { KafkaMixin, type KafkaMixinThis } from "../mixins/kafka.mixin.ts";
 import { RedisMixin, type RedisMixinThis } from "../mixins/redis.mixin.ts";
 import { StatsMixin, type StatsMixinThis } from "../mixins/stats.mixin.ts";
@@ -177,15 +178,14 @@ const CrawlerService: ServiceSchema<ServiceSettingSchema, CrawlerMethods, Crawle
 			await this.readBacklog(keysBySpider);
 		},
 
-		/** Backlog of the registered queues (one pipelined ZCARD per queue), for the gauges, the dump and crawler.status. */
+		/** Backlog of the registered queues (one batched ZCARD per queue), for the gauges, the dump and crawler.status. */
 		async readBacklog(keysBySpider) {
 			const c = this.crawler;
 			const all = [...keysBySpider.values()].flat();
 			const sizes: number[] = [];
 			for (let i = 0; i < all.length; i += BACKLOG_PIPELINE) {
-				const pipeline = this.redis.pipeline();
-				for (const key of all.slice(i, i + BACKLOG_PIPELINE)) pipeline.zcard(key);
-				for (const [err, n] of (await pipeline.exec()) ?? []) sizes.push(err ? 0 : Number(n));
+				// batch(): the queues of several spiders are in several slots on a Redis Cluster
+				for (const [err, n] of await batch(this.redis, all.slice(i, i + BACKLOG_PIPELINE).map(key => ["zcard", key]))) sizes.push(err ? 0 : Number(n));
 			}
 			const entries: BacklogEntry[] = [];
 			all.forEach((key, i) => {
