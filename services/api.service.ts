@@ -5,6 +5,7 @@
  *                  on the outbound topic, else answer {poll_id}
  *   POST /poll     {poll_id} -> the late answer, kept in Redis (rest:poll:<uuid>) by every instance
  *   GET /openapi.json
+ *   GET /dashboard  the live dashboard (mixins/dashboard.mixin.ts): the page, and GET /dashboard/api/state
  * Answers use the original's wrapper {status, data, error} and messages; no stack traces reach clients.
  */
 import { randomBytes } from "node:crypto";
@@ -26,6 +27,7 @@ import { describeIssues } from "../lib/requests/schema.ts";
 import { KafkaMixin, type KafkaMixinThis } from "../mixins/kafka.mixin.ts";
 import { RedisMixin, type RedisMixinThis } from "../mixins/redis.mixin.ts";
 import { StatsMixin, type StatsMixinThis } from "../mixins/stats.mixin.ts";
+import { DashboardMixin, type DashboardMixinThis } from "../mixins/dashboard.mixin.ts";
 
 type Request = IncomingMessage & { body?: unknown; $ctx?: unknown };
 
@@ -38,7 +40,7 @@ interface ApiState {
 	starting: Promise<void> | null;
 }
 
-type Vars = KafkaMixinThis & RedisMixinThis & StatsMixinThis & { api: ApiState };
+type Vars = KafkaMixinThis & RedisMixinThis & StatsMixinThis & DashboardMixinThis & { api: ApiState };
 
 interface Methods {
 	send(res: ServerResponse, code: number, body: unknown): void;
@@ -88,7 +90,7 @@ const GatewaySettingsMixin: Partial<ServiceSchema> = {
 const ApiService: ServiceSchema<ServiceSettingSchema, Methods, Vars> = {
 	name: "api",
 	// Hooks run last mixin first: the gateway is configured from the settings before moleculer-web builds it.
-	mixins: [ApiGateway as unknown as ServiceSchema, GatewaySettingsMixin, StatsMixin({ component: "rest" }), KafkaMixin(), RedisMixin()],
+	mixins: [ApiGateway as unknown as ServiceSchema, GatewaySettingsMixin, DashboardMixin(), StatsMixin({ component: "rest" }), KafkaMixin(), RedisMixin()],
 	settings: {
 		port: 0,
 		ip: "0.0.0.0",
@@ -111,6 +113,18 @@ const ApiService: ServiceSchema<ServiceSettingSchema, Methods, Vars> = {
 					},
 					"POST /poll"(this: Methods, req: Request, res: ServerResponse) {
 						void this.poll(req, res);
+					},
+					"GET /dashboard"(this: DashboardMixinThis, _req: Request, res: ServerResponse) {
+						this.serveDashboardFile(res, "");
+					},
+					"GET /dashboard/dashboard.js"(this: DashboardMixinThis, _req: Request, res: ServerResponse) {
+						this.serveDashboardFile(res, "dashboard.js");
+					},
+					"GET /dashboard/dashboard.css"(this: DashboardMixinThis, _req: Request, res: ServerResponse) {
+						this.serveDashboardFile(res, "dashboard.css");
+					},
+					"GET /dashboard/api/state"(this: DashboardMixinThis, req: Request, res: ServerResponse) {
+						void this.serveDashboardState(req, res);
 					},
 					"GET /openapi.json"(this: Methods & { broker: { MOLECULER_VERSION: string } }, _req: Request, res: ServerResponse) {
 						this.send(res, 200, openApiDocument("0.1.0", this.settingsNow().REST_API_KEYS !== null));

@@ -10,6 +10,7 @@ import type { ServiceSchema, ServiceSettingSchema } from "moleculer";
 import { settingsOf } from "../config/broker.ts";
 import type { Settings } from "../config/index.ts";
 import { requestFingerprint } from "../lib/crawl/canonical.ts";
+import { CrawlCounts } from "../lib/crawl/crawl-counts.ts";
 import { domainThrottle, EMPTY_DOMAIN_CONFIG, isBlacklisted, parseDomainConfig, type DomainConfig } from "../lib/crawl/domain-config.ts";
 import { decodeBody, extractLinks } from "../lib/crawl/extract.ts";
 import { Fetcher, type FetchResult } from "../lib/crawl/fetch.ts";
@@ -63,6 +64,8 @@ interface CrawlerState {
 	timers: NodeJS.Timeout[];
 	wake: (() => void) | null;
 	counts: { crawled: number; retried: number; failed: number; robotsDenied: number; queued: number; dropped: number };
+	/** Pages crawled per crawl since start (bounded), for crawler.status and the dashboard. */
+	crawls: CrawlCounts;
 	stopWatch: (() => void) | null;
 }
 
@@ -108,6 +111,7 @@ const CrawlerService: ServiceSchema<ServiceSettingSchema, CrawlerMethods, Crawle
 					in_flight: c.inFlight.size,
 					public_ip: c.ip,
 					counts: c.counts,
+					crawls: c.crawls.list(),
 					blacklist: c.config.blacklist,
 					domains: Object.keys(c.config.domains),
 					queues: [...c.queues.values()].map(q => ({ queue: q.key, waiting_s: Math.max(0, Number((q.nextAt - now).toFixed(3))), throttle: this.throttleFor(q) }))
@@ -374,6 +378,7 @@ const CrawlerService: ServiceSchema<ServiceSettingSchema, CrawlerMethods, Crawle
 			if (s.KAFKA_APPID_TOPICS) topics.push(`${s.KAFKA_TOPIC_PREFIX}.crawled_${request.appid}`);
 			await Promise.all(topics.map(t => this.kafka.produce(t, message)));
 			c.counts.crawled++;
+			c.crawls.add(request.spiderid, request.appid, request.crawlid);
 			this.logger.debug("Scraped page", { url: request.url, status_code: result.status, crawlid: request.crawlid, links: output.links.length });
 			if (s.STATS_STATUS_CODES && s.STATUS_RESPONSE_CODES.includes(result.status)) await this.statsIncrement(`${hostname()}:${request.spiderid}:${result.status}`);
 			for (const next of output.requests) await this.enqueueRequest(next, request);
@@ -432,6 +437,7 @@ const CrawlerService: ServiceSchema<ServiceSettingSchema, CrawlerMethods, Crawle
 			timers: [],
 			wake: null,
 			counts: { crawled: 0, retried: 0, failed: 0, robotsDenied: 0, queued: 0, dropped: 0 },
+			crawls: new CrawlCounts(),
 			stopWatch: null
 		};
 	},
