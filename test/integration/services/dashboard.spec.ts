@@ -5,6 +5,7 @@
  * pending requests and rising pages, and its stop button stops it (read on the firehose); the throttle
  * form lands in ZooKeeper; hostile crawl ids show as text.
  */
+import { existsSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import type { Redis } from "ioredis";
 import type { ServiceBroker } from "moleculer";
@@ -64,6 +65,7 @@ describe("dashboard in a browser", () => {
 	const intIn = async (selector: string) => Number(((await page.locator(selector).textContent()) ?? "").replace(/[^0-9]/g, "") || "NaN");
 
 	beforeAll(async () => {
+		if (!existsSync(CHROMIUM)) throw new Error(`No browser at ${CHROMIUM}: run \`bash scripts/ensure-deps.sh browser\` (installs Debian's chromium; npm test does it) or set CHROMIUM_PATH`);
 		site = await startSite({ fanout: 5, depth: 2 });
 		const prefix = uniqueName("dash").replace(/-/g, "_");
 		base = testSettings({
@@ -217,6 +219,11 @@ describe("dashboard in a browser", () => {
 		await cellWith.first().waitFor({ timeout: 20000 });
 		expect(await cellWith.first().textContent()).toBe(HOSTILE);
 		expect(await page.locator("#crawls img").count()).toBe(0);
+		// its info button sends an info request and shows the answer, as text too
+		await page.locator("#crawls tbody tr", { hasText: HOSTILE }).first().locator("button.info").click();
+		await page.waitForFunction(() => /"total_pending": 1/.test(document.getElementById("answer")?.textContent ?? ""), undefined, { timeout: 20000 });
+		const info = JSON.parse((await page.locator("#answer").textContent())!) as { data: Message };
+		expect(info.data).toMatchObject({ appid: "testapp", crawlid: HOSTILE, spiderid: "parked", total_pending: 1 });
 		expect(await page.locator("img").count()).toBe(0);
 		expect(dialogs.filter(d => d.startsWith("alert"))).toEqual([]);
 		expect(pageErrors).toEqual([]);
