@@ -34,6 +34,7 @@ export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const KEY = "dash-key-1";
 const OTHER_KEY = "dash-key-other";
 const HOSTILE = "<img src=x onerror=alert(1)>";
+const HOSTILE_ERROR = "<script>alert(2)</script><b>bold</b> went wrong";
 
 const quietLog = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };
 type Message = Record<string, unknown>;
@@ -45,6 +46,7 @@ describe("dashboard in a browser", () => {
 	let redis: Redis;
 	let zk: ZookeeperSession;
 	let site: TestSite;
+	let peer: ServiceBroker;
 	let browser: Browser;
 	let page: Page;
 	let origin: string;
@@ -92,10 +94,21 @@ describe("dashboard in a browser", () => {
 		const h = await kafka.consume({ groupId: uniqueName("it-dash"), topics: [topic], fromBeginning: true, onMessage: async m => void pages.push(JSON.parse(m.value!.toString()) as Message) });
 		stops.push(() => h.stop());
 
-		broker = testBroker(base);
+		// Two nodes over the Redis transporter: this one, and a peer that only runs monitor and a noisy service.
+		const cluster = { namespace: uniqueName("dash"), transporter: `redis://${base.REDIS_HOST}:${base.REDIS_PORT}` as "Redis" };
+		broker = testBroker(base, cluster);
 		for (const svc of [IngestService, CrawlerService, InfoService, StopService, ZookeeperService, StatsService, MonitorService, ApiService]) broker.createService(svc);
 		const probe = broker.createService({ name: "probe", mixins: [RedisMixin()] }) as unknown as { redis: Redis };
+		peer = testBroker(base, { ...cluster, nodeID: uniqueName("peer") });
+		peer.createService(MonitorService);
+		peer.createService({
+			name: "noisy",
+			started(this: { logger: ServiceBroker["logger"] }) {
+				this.logger.warn(HOSTILE_ERROR, { url: "http://127.0.0.1/<i>x</i>" });
+			}
+		});
 		await broker.start();
+		await peer.start();
 		redis = probe.redis;
 		await eventually(async () => ((await broker.call("ingest.status")) as { consuming: boolean }).consuming, 30000);
 		const port = ((broker.getLocalService("api") as unknown as { server: { address(): AddressInfo } }).server.address()).port;
@@ -106,7 +119,7 @@ describe("dashboard in a browser", () => {
 		await new Promise(r => setTimeout(r, 2000));
 
 		browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
-		page = await browser.newPage();
+		page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
 		page.on("dialog", d => {
 			dialogs.push(`${d.type()}: ${d.message()}`);
 			// the stop button asks for confirmation; anything else (an alert) is a failure recorded above
@@ -118,6 +131,7 @@ describe("dashboard in a browser", () => {
 	afterAll(async () => {
 		await browser?.close();
 		zk?.close();
+		await peer?.stop();
 		await broker?.stop();
 		for (const stop of stops) await stop();
 		await kafka?.close();
@@ -140,7 +154,7 @@ describe("dashboard in a browser", () => {
 		expect(await eventually(async () => (await rows(KEY)).includes(crawlid), 20000)).toBe(true);
 		expect(await rows(OTHER_KEY)).not.toContain(crawlid);
 		const full = (await state(KEY)).body;
-		expect(full).toMatchObject({ node: broker.nodeID, nodes: [expect.objectContaining({ id: broker.nodeID, services: expect.arrayContaining(["api", "crawler", "monitor"]) })] });
+		expect(full).toMatchObject({ node: broker.nodeID, nodes: expect.arrayContaining([expect.objectContaining({ id: broker.nodeID, services: expect.arrayContaining(["api", "crawler", "monitor"]) })]) });
 	});
 
 	it("asks for the API key, shows a crawl in progress, and its stop button stops it", async () => {
@@ -165,6 +179,8 @@ describe("dashboard in a browser", () => {
 		expect(await page.locator("#throughput-chart polyline").count()).toBe(1);
 		expect(await intIn("#crawled-total")).toBeGreaterThan(0);
 
+		// DASHBOARD_SCREENSHOT=<file.png> keeps a picture of the page with the crawl running
+		if (process.env.DASHBOARD_SCREENSHOT) await page.screenshot({ path: process.env.DASHBOARD_SCREENSHOT, fullPage: true });
 		await row.locator("button.stop").click();
 		await page.waitForFunction(() => /"action": "stop"/.test(document.getElementById("answer")?.textContent ?? ""), undefined, { timeout: 20000 });
 		const atStop = pagesOf(crawlid).length;
@@ -210,6 +226,17 @@ describe("dashboard in a browser", () => {
 		await page.locator(`#zk-blacklist li[data-domain="${bad}"] button`).click();
 		await page.locator(`#zk-blacklist li[data-domain="${bad}"]`).waitFor({ state: "detached", timeout: 20000 });
 		expect(parseDomainConfig((await zk.getData(path)).data!.toString("utf8")).blacklist).not.toContain(bad);
+	});
+
+	it("gathers every node: a second node, its services and its recent warnings, shown as text", async () => {
+		const peerRow = page.locator("#nodes tbody tr", { hasText: peer.nodeID });
+		await peerRow.waitFor({ timeout: 20000 });
+		expect(await peerRow.locator("td").last().textContent()).toBe("monitor, noisy");
+		const errorCell = page.locator("#errors td", { hasText: HOSTILE_ERROR });
+		await errorCell.first().waitFor({ timeout: 20000 });
+		expect(await errorCell.first().textContent()).toBe(`${HOSTILE_ERROR} {"url":"http://127.0.0.1/<i>x</i>"}`);
+		expect(await page.locator("#errors tbody tr", { hasText: HOSTILE_ERROR }).locator("td").nth(1).textContent()).toBe(peer.nodeID);
+		expect(await page.locator("#errors script, #errors b, #errors i").count()).toBe(0);
 	});
 
 	it("shows a hostile crawl id as text", async () => {
