@@ -47,6 +47,36 @@ const describeError = (err: unknown): string => {
 	return String(e?.message ?? err).slice(0, 300);
 };
 
+type Handler = (req: IncomingMessage, res: ServerResponse, err: Error) => void;
+
+/**
+ * The moleculer-web route of the dashboard: the page files and the state, GET only, not logged (the page
+ * polls every 2 s), errors answered by the api service's `onError`.
+ */
+export function dashboardRoute(onError: Handler) {
+	return {
+		path: "/dashboard",
+		mappingPolicy: "restrict",
+		logging: false,
+		bodyParsers: { json: false, urlencoded: false },
+		aliases: {
+			"GET /"(this: DashboardMixinThis, _req: IncomingMessage, res: ServerResponse) {
+				this.serveDashboardFile(res, "");
+			},
+			"GET /dashboard.js"(this: DashboardMixinThis, _req: IncomingMessage, res: ServerResponse) {
+				this.serveDashboardFile(res, "dashboard.js");
+			},
+			"GET /dashboard.css"(this: DashboardMixinThis, _req: IncomingMessage, res: ServerResponse) {
+				this.serveDashboardFile(res, "dashboard.css");
+			},
+			"GET /api/state"(this: DashboardMixinThis, req: IncomingMessage, res: ServerResponse) {
+				void this.serveDashboardState(req, res);
+			}
+		},
+		onError
+	};
+}
+
 export function DashboardMixin() {
 	return defineMixin<This>({
 		methods: {

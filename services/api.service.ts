@@ -27,7 +27,7 @@ import { describeIssues } from "../lib/requests/schema.ts";
 import { KafkaMixin, type KafkaMixinThis } from "../mixins/kafka.mixin.ts";
 import { RedisMixin, type RedisMixinThis } from "../mixins/redis.mixin.ts";
 import { StatsMixin, type StatsMixinThis } from "../mixins/stats.mixin.ts";
-import { DashboardMixin, type DashboardMixinThis } from "../mixins/dashboard.mixin.ts";
+import { DashboardMixin, dashboardRoute, type DashboardMixinThis } from "../mixins/dashboard.mixin.ts";
 
 type Request = IncomingMessage & { body?: unknown; $ctx?: unknown };
 
@@ -82,8 +82,8 @@ const GatewaySettingsMixin: Partial<ServiceSchema> = {
 	created() {
 		const s = settingsOf(this.broker);
 		Object.assign(this.settings, { port: s.REST_PORT, ip: s.REST_HOST });
-		const routes = (this.settings as { routes: Array<{ bodyParsers: { json: { limit: string } } }> }).routes;
-		for (const route of routes) route.bodyParsers.json.limit = s.REST_BODY_LIMIT;
+		const routes = (this.settings as { routes: Array<{ bodyParsers?: { json?: { limit: string } } }> }).routes;
+		for (const route of routes) if (route.bodyParsers?.json) route.bodyParsers.json.limit = s.REST_BODY_LIMIT;
 	}
 };
 
@@ -114,24 +114,13 @@ const ApiService: ServiceSchema<ServiceSettingSchema, Methods, Vars> = {
 					"POST /poll"(this: Methods, req: Request, res: ServerResponse) {
 						void this.poll(req, res);
 					},
-					"GET /dashboard"(this: DashboardMixinThis, _req: Request, res: ServerResponse) {
-						this.serveDashboardFile(res, "");
-					},
-					"GET /dashboard/dashboard.js"(this: DashboardMixinThis, _req: Request, res: ServerResponse) {
-						this.serveDashboardFile(res, "dashboard.js");
-					},
-					"GET /dashboard/dashboard.css"(this: DashboardMixinThis, _req: Request, res: ServerResponse) {
-						this.serveDashboardFile(res, "dashboard.css");
-					},
-					"GET /dashboard/api/state"(this: DashboardMixinThis, req: Request, res: ServerResponse) {
-						void this.serveDashboardState(req, res);
-					},
 					"GET /openapi.json"(this: Methods & { broker: { MOLECULER_VERSION: string } }, _req: Request, res: ServerResponse) {
 						this.send(res, 200, openApiDocument("0.1.0", this.settingsNow().REST_API_KEYS !== null));
 					}
 				},
 				onError
-			}
+			},
+			dashboardRoute(onError)
 		],
 		onError
 	} as ServiceSettingSchema,

@@ -144,7 +144,9 @@ describe("dashboard in a browser", () => {
 		expect(res.headers["content-type"]).toMatch(/text\/html/);
 		expect(String(res.headers["content-security-policy"])).toMatch(/script-src 'self'/);
 		expect(await res.body.text()).toContain("dashboard.js");
+		expect((await request(`${origin}/dashboard/`)).statusCode).toBe(200);
 		expect((await request(`${origin}/dashboard/nope.js`)).statusCode).toBe(404);
+		expect((await request(`${origin}/dashboard/api/state`, { method: "POST", body: "{}", headers: { "content-type": "application/json" } })).statusCode).toBe(404);
 		expect(await state()).toMatchObject({ status: 401, body: { status: "FAILURE", error: { message: expect.stringMatching(/API key/) } } });
 		expect((await state("wrong")).status).toBe(401);
 		const crawlid = uniqueName("keyed");
@@ -155,6 +157,29 @@ describe("dashboard in a browser", () => {
 		expect(await rows(OTHER_KEY)).not.toContain(crawlid);
 		const full = (await state(KEY)).body;
 		expect(full).toMatchObject({ node: broker.nodeID, nodes: expect.arrayContaining([expect.objectContaining({ id: broker.nodeID, services: expect.arrayContaining(["api", "crawler", "monitor"]) })]) });
+	});
+
+	it("names what it cannot gather when services run nowhere", async () => {
+		const lone = testBroker(testSettings({ ...base, REST_API_KEYS: null }), { nodeID: uniqueName("lone") });
+		lone.createService(ApiService);
+		await lone.start();
+		try {
+			const port = ((lone.getLocalService("api") as unknown as { server: { address(): AddressInfo } }).server.address()).port;
+			const res = await request(`http://127.0.0.1:${port}/dashboard/api/state`);
+			expect(res.statusCode).toBe(200);
+			const lonely = (await res.body.json()) as Message;
+			expect(lonely).toMatchObject({ crawls: null, backlog: null, zookeeper: null, crawlers: [], errors: [], throughput: { points: [], crawled_total: 0 } });
+			expect(lonely.problems).toEqual(
+				expect.arrayContaining([
+					"backlog per domain: no node runs the stats service",
+					"active crawls: no node runs the info service",
+					"domain throttles and blacklist: no node runs the zookeeper service",
+					"throughput: no node runs the crawler service"
+				])
+			);
+		} finally {
+			await lone.stop();
+		}
 	});
 
 	it("asks for the API key, shows a crawl in progress, and its stop button stops it", async () => {
