@@ -15,6 +15,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Service } from "moleculer";
+import { CRAWL_COUNTS_CAPACITY } from "../lib/crawl/crawl-counts.ts";
 import { buildState, stateForAppids, ThroughputSeries, type CrawlerStatus, type DashboardState, type Gathered, type ZookeeperView } from "../lib/dashboard/state.ts";
 import { DASHBOARD_HEADERS, dashboardFile } from "../lib/dashboard/static.ts";
 import type { RecentEntry } from "../lib/monitor/recent-log.ts";
@@ -102,7 +103,7 @@ export function DashboardMixin() {
 					return false;
 				};
 				const [crawlers, queue, crawls, zookeeper, recent] = await Promise.all([
-					Promise.all(runs("crawler").map(id => attempt(`crawler.status on ${id}`, () => this.broker.call("crawler.status", {}, opts(id)) as Promise<CrawlerStatus>))),
+					Promise.all(runs("crawler").map(id => attempt(`crawler.status on ${id}`, () => this.broker.call("crawler.status", { crawls: CRAWL_COUNTS_CAPACITY }, opts(id)) as Promise<CrawlerStatus>))),
 					need("stats", "backlog per domain") ? attempt("stats.report", () => this.broker.call("stats.report", { stats: "queue" }, opts()) as Promise<Gathered["queue"]>) : null,
 					need("info", "active crawls") ? attempt("info.crawls", () => this.broker.call("info.crawls", {}, opts()) as Promise<Gathered["crawls"]>) : null,
 					need("zookeeper", "domain throttles and blacklist") ? attempt("zookeeper.document", () => this.broker.call("zookeeper.document", {}, opts()) as Promise<ZookeeperView>) : null,

@@ -6,11 +6,11 @@
  * dies. Domain throttles and blacklist come live from ZooKeeper.
  */
 import { hostname } from "node:os";
-import type { ServiceSchema, ServiceSettingSchema } from "moleculer";
+import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import { settingsOf } from "../config/broker.ts";
 import type { Settings } from "../config/index.ts";
 import { requestFingerprint } from "../lib/crawl/canonical.ts";
-import { CrawlCounts } from "../lib/crawl/crawl-counts.ts";
+import { CRAWL_COUNTS_CAPACITY, CrawlCounts } from "../lib/crawl/crawl-counts.ts";
 import { domainThrottle, EMPTY_DOMAIN_CONFIG, isBlacklisted, parseDomainConfig, type DomainConfig } from "../lib/crawl/domain-config.ts";
 import { decodeBody, extractLinks } from "../lib/crawl/extract.ts";
 import { Fetcher, type FetchResult } from "../lib/crawl/fetch.ts";
@@ -100,9 +100,13 @@ const CrawlerService: ServiceSchema<ServiceSettingSchema, CrawlerMethods, Crawle
 	],
 
 	actions: {
-		/** What this crawler node is doing: queues it knows, throttle state, counts since start. */
+		/**
+		 * What this crawler node is doing: queues it knows, throttle state, counts since start, and the pages
+		 * of its `crawls` (default 20, up to 1000) most recently crawled crawls.
+		 */
 		status: {
-			handler() {
+			params: { crawls: { type: "number", integer: true, min: 0, max: CRAWL_COUNTS_CAPACITY, optional: true, convert: true } },
+			handler(ctx: Context<{ crawls?: number }>) {
 				const now = Date.now() / 1000;
 				const c = this.crawler;
 				return {
@@ -111,7 +115,7 @@ const CrawlerService: ServiceSchema<ServiceSettingSchema, CrawlerMethods, Crawle
 					in_flight: c.inFlight.size,
 					public_ip: c.ip,
 					counts: c.counts,
-					crawls: c.crawls.list(),
+					crawls: c.crawls.list().slice(0, ctx.params.crawls ?? 20),
 					blacklist: c.config.blacklist,
 					domains: Object.keys(c.config.domains),
 					queues: [...c.queues.values()].map(q => ({ queue: q.key, waiting_s: Math.max(0, Number((q.nextAt - now).toFixed(3))), throttle: this.throttleFor(q) }))

@@ -285,6 +285,8 @@ async function refresh() {
 	clearTimeout(timer);
 	timer = null;
 	if (needKey) return;
+	// A hidden tab costs the cluster nothing: it refreshes when shown again.
+	if (document.hidden) return;
 	try {
 		const reply = await getJson("/dashboard/api/state");
 		if (reply.status === 401) {
@@ -339,6 +341,9 @@ function init() {
 	$("blacklist-form").addEventListener("submit", event => {
 		event.preventDefault();
 		zookeeperAction("blacklist-update", event.target.elements.domain.value.trim());
+	});
+	document.addEventListener("visibilitychange", () => {
+		if (!document.hidden) refresh();
 	});
 	refresh();
 }
