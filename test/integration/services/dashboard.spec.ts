@@ -155,8 +155,22 @@ describe("dashboard in a browser", () => {
 		const rows = async (key: string) => ((await state(key)).body.crawls as { rows: Message[] }).rows.map(r => r.crawlid);
 		expect(await eventually(async () => (await rows(KEY)).includes(crawlid), 20000)).toBe(true);
 		expect(await rows(OTHER_KEY)).not.toContain(crawlid);
-		const full = (await state(KEY)).body;
-		expect(full).toMatchObject({ node: broker.nodeID, nodes: expect.arrayContaining([expect.objectContaining({ id: broker.nodeID, services: expect.arrayContaining(["api", "crawler", "monitor"]) })]) });
+		const full = await eventually(async () => {
+			const body = (await state(KEY)).body;
+			return (body.backlog as { rows: Message[] } | null)?.rows.some(r => r.spiderid === "parked") ? body : null;
+		}, 10000);
+		expect(full!.backlog).toMatchObject({ rows: expect.arrayContaining([{ spiderid: "parked", domain: "127.0.0.1", backlog: 1, throttle: null }]) });
+		expect(full!.zookeeper).toMatchObject({ path: zookeeperDocumentPath(base.ZOOKEEPER_ASSIGN_PATH, base.ZOOKEEPER_ID), blacklist: [], domains: {} });
+		expect((full!.crawls as { rows: Message[] }).rows.find(r => r.crawlid === crawlid)).toEqual({
+			spiderid: "parked",
+			appid: "testapp",
+			crawlid,
+			total_pending: 1,
+			total_domains: 1,
+			crawled: 0,
+			last_page: null
+		});
+		expect(full!).toMatchObject({ node: broker.nodeID, nodes: expect.arrayContaining([expect.objectContaining({ id: broker.nodeID, services: expect.arrayContaining(["api", "crawler", "monitor"]) })]) });
 	});
 
 	it("names what it cannot gather when services run nowhere", async () => {
