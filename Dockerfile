@@ -9,6 +9,7 @@ COPY lib ./lib
 COPY mixins ./mixins
 COPY services ./services
 COPY bin ./bin
+COPY public ./public
 COPY moleculer.config.ts ./
 # Node 24 runs the TypeScript sources directly (type stripping); no build step.
 CMD ["node", "bin/node.ts", "--no-repl"]

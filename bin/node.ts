@@ -42,7 +42,9 @@ if (unknown.length) {
 	process.exit(78);
 }
 
-for (const name of wanted) {
+// Every node runs monitor (its recent warnings and errors, for the dashboard), whatever SERVICES lists.
+const loaded = available.has("monitor") && !wanted.includes("monitor") ? [...wanted, "monitor"] : wanted;
+for (const name of loaded) {
 	const mod = (await import(pathToFileURL(available.get(name)!).href)) as { default: ServiceSchema };
 	broker.createService(mod.default);
 }
@@ -55,7 +57,7 @@ const lines = [
 	`Services: ${wanted.length ? wanted.join(", ") : "(none yet)"}.`,
 	`Data stack: Redis ${settings.REDIS_HOST}:${settings.REDIS_PORT}/${settings.REDIS_DB}, Kafka ${settings.KAFKA_HOSTS}, ZooKeeper ${settings.ZOOKEEPER_HOSTS}.`
 ];
-if (wanted.includes("api")) lines.push(`REST: http://127.0.0.1:${settings.REST_PORT}/ (POST /feed, POST /poll).`);
+if (wanted.includes("api")) lines.push(`REST: http://127.0.0.1:${settings.REST_PORT}/ (POST /feed, POST /poll); dashboard: http://127.0.0.1:${settings.REST_PORT}/dashboard`);
 if (wanted.includes("ingest")) lines.push(`Kafka API: send JSON requests to topic ${settings.KAFKA_INCOMING_TOPIC}; results on ${settings.KAFKA_TOPIC_PREFIX}.crawled_firehose and ${settings.KAFKA_TOPIC_PREFIX}.outbound_firehose.`);
 if (settings.METRICS_PORT !== null)
 	lines.push(`Metrics (Prometheus): http://${settings.METRICS_HOST === "0.0.0.0" ? "127.0.0.1" : settings.METRICS_HOST}:${settings.METRICS_PORT}/metrics`);

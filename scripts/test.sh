@@ -3,7 +3,7 @@
 # global setup brings up the local data stack). Extra arguments go to Jest.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-bash scripts/ensure-deps.sh
+bash scripts/ensure-deps.sh browser
 export PATH="$PWD/node_modules/.bin:$PATH"
 echo "test: type-check (tsc --noEmit)"
 tsc --noEmit -p .

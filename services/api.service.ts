@@ -5,6 +5,7 @@
  *                  on the outbound topic, else answer {poll_id}
  *   POST /poll     {poll_id} -> the late answer, kept in Redis (rest:poll:<uuid>) by every instance
  *   GET /openapi.json
+ *   GET /dashboard  the live dashboard (mixins/dashboard.mixin.ts): the page, and GET /dashboard/api/state
  * Answers use the original's wrapper {status, data, error} and messages; no stack traces reach clients.
  */
 import { randomBytes } from "node:crypto";
@@ -26,6 +27,7 @@ import { describeIssues } from "../lib/requests/schema.ts";
 import { KafkaMixin, type KafkaMixinThis } from "../mixins/kafka.mixin.ts";
 import { RedisMixin, type RedisMixinThis } from "../mixins/redis.mixin.ts";
 import { StatsMixin, type StatsMixinThis } from "../mixins/stats.mixin.ts";
+import { DashboardMixin, dashboardRoute, type DashboardMixinThis } from "../mixins/dashboard.mixin.ts";
 
 type Request = IncomingMessage & { body?: unknown; $ctx?: unknown };
 
@@ -38,7 +40,7 @@ interface ApiState {
 	starting: Promise<void> | null;
 }
 
-type Vars = KafkaMixinThis & RedisMixinThis & StatsMixinThis & { api: ApiState };
+type Vars = KafkaMixinThis & RedisMixinThis & StatsMixinThis & DashboardMixinThis & { api: ApiState };
 
 interface Methods {
 	send(res: ServerResponse, code: number, body: unknown): void;
@@ -80,15 +82,15 @@ const GatewaySettingsMixin: Partial<ServiceSchema> = {
 	created() {
 		const s = settingsOf(this.broker);
 		Object.assign(this.settings, { port: s.REST_PORT, ip: s.REST_HOST });
-		const routes = (this.settings as { routes: Array<{ bodyParsers: { json: { limit: string } } }> }).routes;
-		for (const route of routes) route.bodyParsers.json.limit = s.REST_BODY_LIMIT;
+		const routes = (this.settings as { routes: Array<{ bodyParsers?: { json?: { limit: string } } }> }).routes;
+		for (const route of routes) if (route.bodyParsers?.json) route.bodyParsers.json.limit = s.REST_BODY_LIMIT;
 	}
 };
 
 const ApiService: ServiceSchema<ServiceSettingSchema, Methods, Vars> = {
 	name: "api",
 	// Hooks run last mixin first: the gateway is configured from the settings before moleculer-web builds it.
-	mixins: [ApiGateway as unknown as ServiceSchema, GatewaySettingsMixin, StatsMixin({ component: "rest" }), KafkaMixin(), RedisMixin()],
+	mixins: [ApiGateway as unknown as ServiceSchema, GatewaySettingsMixin, DashboardMixin(), StatsMixin({ component: "rest" }), KafkaMixin(), RedisMixin()],
 	settings: {
 		port: 0,
 		ip: "0.0.0.0",
@@ -117,7 +119,8 @@ const ApiService: ServiceSchema<ServiceSettingSchema, Methods, Vars> = {
 					}
 				},
 				onError
-			}
+			},
+			dashboardRoute(onError)
 		],
 		onError
 	} as ServiceSettingSchema,

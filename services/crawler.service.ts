@@ -6,10 +6,11 @@
  * dies. Domain throttles and blacklist come live from ZooKeeper.
  */
 import { hostname } from "node:os";
-import type { ServiceSchema, ServiceSettingSchema } from "moleculer";
+import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import { settingsOf } from "../config/broker.ts";
 import type { Settings } from "../config/index.ts";
 import { requestFingerprint } from "../lib/crawl/canonical.ts";
+import { CRAWL_COUNTS_CAPACITY, CrawlCounts } from "../lib/crawl/crawl-counts.ts";
 import { diffDomainConfig, domainThrottle, EMPTY_DOMAIN_CONFIG, isBlacklisted, parseDomainConfig, type DomainConfig } from "../lib/crawl/domain-config.ts";
 import { decodeBody, extractLinks } from "../lib/crawl/extract.ts";
 import { Fetcher, type FetchResult } from "../lib/crawl/fetch.ts";
@@ -68,6 +69,8 @@ interface CrawlerState {
 	counts: { crawled: number; retried: number; failed: number; robotsDenied: number; queued: number; dropped: number; throttled: number };
 	/** Pages published since start, by status code. */
 	byStatus: Record<string, number>;
+	/** Pages crawled per crawl since start (bounded), for crawler.status and the dashboard. */
+	crawls: CrawlCounts;
 	stopWatch: (() => void) | null;
 	metrics: ClusterMetrics;
 	/** Backlog of every registered queue of this node's spiders, from the last queue refresh (ZCARD, pipelined). */
@@ -111,9 +114,13 @@ const CrawlerService: ServiceSchema<ServiceSettingSchema, CrawlerMethods, Crawle
 	],
 
 	actions: {
-		/** What this crawler node is doing: queues it knows, throttle state, counts since start. */
+		/**
+		 * What this crawler node is doing: queues it knows, throttle state, counts since start, and the pages
+		 * of its `crawls` (default 20, up to 1000) most recently crawled crawls.
+		 */
 		status: {
-			handler() {
+			params: { crawls: { type: "number", integer: true, min: 0, max: CRAWL_COUNTS_CAPACITY, optional: true, convert: true } },
+			handler(ctx: Context<{ crawls?: number }>) {
 				const now = Date.now() / 1000;
 				const c = this.crawler;
 				return {
@@ -125,6 +132,7 @@ const CrawlerService: ServiceSchema<ServiceSettingSchema, CrawlerMethods, Crawle
 					status_codes: c.byStatus,
 					backlog: queueDump(c.backlog.entries),
 					backlog_at: c.backlog.at,
+					crawls: c.crawls.list().slice(0, ctx.params.crawls ?? 20),
 					blacklist: c.config.blacklist,
 					domains: Object.keys(c.config.domains),
 					queues: [...c.queues.values()].map(q => ({ queue: q.key, waiting_s: Math.max(0, Number((q.nextAt - now).toFixed(3))), throttle: this.throttleFor(q) }))
@@ -448,6 +456,7 @@ const CrawlerService: ServiceSchema<ServiceSettingSchema, CrawlerMethods, Crawle
 			c.counts.crawled++;
 			c.byStatus[String(result.status)] = (c.byStatus[String(result.status)] ?? 0) + 1;
 			c.metrics.pageCrawled(request.spiderid, result.status);
+			c.crawls.add(request.spiderid, request.appid, request.crawlid);
 			this.logger.debug("Scraped page", { url: request.url, status_code: result.status, crawlid: request.crawlid, links: output.links.length });
 			if (s.STATS_STATUS_CODES && s.STATUS_RESPONSE_CODES.includes(result.status)) await this.statsIncrement(`${hostname()}:${request.spiderid}:${result.status}`);
 			for (const next of output.requests) await this.enqueueRequest(next, request);
@@ -509,7 +518,8 @@ const CrawlerService: ServiceSchema<ServiceSettingSchema, CrawlerMethods, Crawle
 			byStatus: {},
 			stopWatch: null,
 			metrics: new ClusterMetrics(this.broker.metrics),
-			backlog: { entries: [], at: 0 }
+			backlog: { entries: [], at: 0 },
+			crawls: new CrawlCounts()
 		};
 	},
 

@@ -3,8 +3,8 @@
  * InfoMonitor), answered on the outbound topics in the original's shapes. Reads the pending index, so it
  * stays fast with millions of queued requests.
  */
-import type { ServiceSchema, ServiceSettingSchema } from "moleculer";
-import { appCrawlids, crawlExpires, crawlPending } from "../lib/monitor/crawl-control.ts";
+import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
+import { activeCrawls, appCrawlids, crawlExpires, crawlPending } from "../lib/monitor/crawl-control.ts";
 import { ActionMixin, type ActionMixinThis, type ActionRequest } from "../mixins/action.mixin.ts";
 import { KafkaMixin, type KafkaMixinThis } from "../mixins/kafka.mixin.ts";
 import { RedisMixin, type RedisMixinThis } from "../mixins/redis.mixin.ts";
@@ -15,6 +15,18 @@ type Vars = RedisMixinThis & KafkaMixinThis & StatsMixinThis & ActionMixinThis;
 const InfoService: ServiceSchema<ServiceSettingSchema, Record<string, never>, Vars> = {
 	name: "info",
 	mixins: [ActionMixin({ plugin: "InfoMonitor" }), StatsMixin({ component: "redis-monitor" }), KafkaMixin(), RedisMixin()],
+	actions: {
+		/**
+		 * Every crawl with queued requests (all spiders and appids), most pending first, answered directly
+		 * (the dashboard, the REPL):  mol $ call info.crawls --limit 20
+		 */
+		crawls: {
+			params: { limit: { type: "number", integer: true, min: 1, max: 10000, optional: true, convert: true } },
+			handler(ctx: Context<{ limit?: number }>) {
+				return activeCrawls(this.redis, ctx.params.limit ?? 500);
+			}
+		}
+	},
 	methods: {
 		async answer(request: ActionRequest) {
 			const spiderid = String(request.spiderid);

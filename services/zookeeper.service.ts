@@ -13,6 +13,7 @@
  */
 import type { ServiceSchema, ServiceSettingSchema } from "moleculer";
 import { settingsOf } from "../config/broker.ts";
+import { parseDomainConfig } from "../lib/crawl/domain-config.ts";
 import { applyZookeeperAction, zookeeperDocumentPath, type ZookeeperEdit } from "../lib/monitor/zk-document.ts";
 import { ActionMixin, type ActionMixinThis, type ActionRequest } from "../mixins/action.mixin.ts";
 import { KafkaMixin, type KafkaMixinThis } from "../mixins/kafka.mixin.ts";
@@ -72,6 +73,25 @@ const ZookeeperService: ServiceSchema<ServiceSettingSchema, ZookeeperMethods, Zo
 	mixins: [ActionMixin({ plugin: "ZookeeperMonitor" }), StatsMixin({ component: "redis-monitor" }), ZookeeperMixin(), KafkaMixin(), RedisMixin()],
 
 	actions: {
+		/**
+		 * The crawler configuration document as the crawlers read it: {path, exists, version, blacklist,
+		 * domains: {<domain>: {window, hits, scale}}}, plus `error` when it does not parse (the dashboard).
+		 */
+		document: {
+			async handler() {
+				const path = this.zkEdit.path;
+				if (!this.zookeeperConnected()) throw new ZookeeperConfigError(LOAD_ERROR, "not connected to ZooKeeper");
+				const { data, version } = await withTimeout(this.zk.getData(path), ZK_OP_TIMEOUT_MS, "read");
+				const answer: Record<string, unknown> = { path, exists: version >= 0, version };
+				try {
+					Object.assign(answer, parseDomainConfig(data ? data.toString("utf8") : null));
+				} catch (err) {
+					Object.assign(answer, { blacklist: [], domains: {}, error: `${LOAD_ERROR}: ${(err as Error).message}` });
+				}
+				return answer;
+			}
+		},
+
 		/** This instance's document path, counts since start and connection health. */
 		status: {
 			handler() {

@@ -2,9 +2,9 @@
  * What the info, stop and expire services do with Redis: read a crawl's pending requests from the
  * pending index (lib/frontier/scripts.ts) and purge them from their domain queues.
  */
-import { batch, isCluster, type RedisClient } from "../redis/client.ts";
+import { batch, isCluster, scanKeys, type BatchCommand, type RedisClient } from "../redis/client.ts";
 import { Frontier, type FrontierRequest } from "../frontier/frontier.ts";
-import { blacklistKey, blacklistMember, pendingAppKey, pendingKey, spiderKeyPart, TIMEOUT_INDEX_KEY, timeoutIndexMember, timeoutKey } from "../frontier/keys.ts";
+import { blacklistKey, blacklistMember, pendingAppKey, pendingKey, spiderKeyPart, spiderOfKeyPart, TIMEOUT_INDEX_KEY, timeoutIndexMember, timeoutKey } from "../frontier/keys.ts";
 
 export interface DomainPending {
 	total: number;
@@ -98,4 +98,92 @@ export async function clearTimeout(redis: RedisClient, spiderid: string, appid: 
 		])
 	).find(([err]) => err);
 	if (failed) throw failed[0];
+}
+
+/** One crawl with queued requests, as the dashboard lists it (info.crawls). */
+export interface ActiveCrawl {
+	spiderid: string;
+	appid: string;
+	crawlid: string;
+	total_pending: number;
+	total_domains: number;
+	/** The expiry stored in timeout:<spiderid>:<appid>:<crawlid> (unix seconds), when the crawl has one. */
+	expires?: number;
+}
+
+/**
+ * `<spiderid>:pending:<appid>` (or `{<spiderid>}:...` on a Redis Cluster) → its parts; null for other keys
+ * (spider ids and appids never hold ':').
+ */
+export function parsePendingAppKey(key: string): { spiderid: string; appid: string } | null {
+	const at = key.indexOf(":pending:");
+	if (at <= 0) return null;
+	const spiderid = spiderOfKeyPart(key.slice(0, at));
+	const appid = key.slice(at + ":pending:".length);
+	if (!spiderid || !appid || spiderid.includes(":") || appid.includes(":")) return null;
+	return { spiderid, appid };
+}
+
+/** HGETALL's reply as an object: ioredis turns it into one for named commands, `call` gives the flat array. */
+function hashReply(reply: object): Record<string, string> {
+	if (!Array.isArray(reply)) return reply as Record<string, string>;
+	const out: Record<string, string> = {};
+	for (let i = 0; i + 1 < reply.length; i += 2) out[String(reply[i])] = String(reply[i + 1]);
+	return out;
+}
+
+/** Crawls ordered for display: most pending first, then by spiderid, appid, crawlid (pure). */
+export function sortActiveCrawls(crawls: ActiveCrawl[]): ActiveCrawl[] {
+	return crawls.sort(
+		(a, b) =>
+			b.total_pending - a.total_pending || a.spiderid.localeCompare(b.spiderid) || a.appid.localeCompare(b.appid) || a.crawlid.localeCompare(b.crawlid)
+	);
+}
+
+/**
+ * Every crawl with queued requests, of every spider and appid, from the pending index: the app sets are
+ * found by SCAN (TYPE set, never KEYS), their crawls read in pipelines. At most `limit` crawls are read
+ * (`truncated` says there were more).
+ */
+export async function activeCrawls(redis: RedisClient, limit: number, scanCount = 1000): Promise<{ crawls: ActiveCrawl[]; truncated: boolean }> {
+	const apps = new Set<string>();
+	for await (const keys of scanKeys(redis, "*:pending:*", scanCount, "set")) for (const key of keys) if (parsePendingAppKey(key)) apps.add(key);
+	const appKeys = [...apps].sort();
+	const members = await batch(redis, appKeys.map(k => ["smembers", k]));
+	const cluster = isCluster(redis);
+	const wanted: Array<{ spiderid: string; appid: string; crawlid: string }> = [];
+	let truncated = false;
+	appKeys.forEach((key, i) => {
+		const { spiderid, appid } = parsePendingAppKey(key)!;
+		const [err, list] = members[i] ?? [null, []];
+		if (err || !Array.isArray(list)) return;
+		for (const crawlid of (list as string[]).sort()) {
+			if (wanted.length >= limit) truncated = true;
+			else wanted.push({ spiderid, appid, crawlid });
+		}
+	});
+	const crawls: ActiveCrawl[] = [];
+	for (let i = 0; i < wanted.length; i += 500) {
+		const some = wanted.slice(i, i + 500);
+		const replies = await batch(
+			redis,
+			some.flatMap((c): BatchCommand[] => {
+				const spider = spiderKeyPart(c.spiderid, cluster);
+				return [
+					["hgetall", pendingKey(spider, c.appid, c.crawlid)],
+					["get", timeoutKey(spider, c.appid, c.crawlid)]
+				];
+			})
+		);
+		some.forEach((c, j) => {
+			const [hashErr, hash] = replies[2 * j] ?? [null, {}];
+			const [, expires] = replies[2 * j + 1] ?? [null, null];
+			const pending = summarizePending(hashErr || !hash || typeof hash !== "object" ? {} : hashReply(hash));
+			if (pending.total === 0) return;
+			const crawl: ActiveCrawl = { ...c, total_pending: pending.total, total_domains: Object.keys(pending.domains).length };
+			if (typeof expires === "string" && Number(expires) > 0) crawl.expires = Number(expires);
+			crawls.push(crawl);
+		});
+	}
+	return { crawls: sortActiveCrawls(crawls), truncated };
 }

@@ -7,6 +7,7 @@ import type { BrokerOptions } from "moleculer";
 import type { Settings } from "../../config/index.ts";
 import "../../config/broker.ts";
 import { buildLogger } from "../logging/index.ts";
+import { RecentLogAppender } from "../monitor/recent-log.ts";
 
 /** Milliseconds a stopping node waits for requests in flight before it stops anyway. */
 export const SHUTDOWN_TIMEOUT_MS = 10000;
@@ -32,7 +33,8 @@ export function brokerOptions(settings: Settings): BrokerOptions {
 		nodeID: settings.NODE_ID ?? defaultNodeId(),
 		// URL strings are accepted by Moleculer but missing from its typings.
 		transporter: settings.TRANSPORTER as BrokerOptions["transporter"],
-		logger: buildLogger(settings),
+		// The Winston logger, and the recent warnings and errors the dashboard shows (monitor.recent).
+		logger: [buildLogger(settings), new RecentLogAppender()] as unknown as BrokerOptions["logger"],
 		requestTimeout: settings.REQUEST_TIMEOUT,
 		retryPolicy: { enabled: true, retries: 3, delay: 200, maxDelay: 2000, factor: 2, check: err => Boolean((err as { retryable?: boolean }).retryable) },
 		validator: true,

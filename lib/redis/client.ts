@@ -68,13 +68,16 @@ export async function closeRedis(client: RedisClient): Promise<void> {
 	client.disconnect(false);
 }
 
-/** Every key matching `pattern`, page by page (`count` per SCAN), on one server or on every master of a cluster. */
-export async function* scanKeys(client: RedisClient, pattern: string, count = 1000): AsyncGenerator<string[]> {
+/**
+ * Every key matching `pattern` (and of Redis type `type`, when given), page by page (`count` per SCAN),
+ * on one server or on every master of a cluster.
+ */
+export async function* scanKeys(client: RedisClient, pattern: string, count = 1000, type?: string): AsyncGenerator<string[]> {
 	const servers: Redis[] = isCluster(client) ? client.nodes("master") : [client];
 	for (const server of servers) {
 		let cursor = "0";
 		do {
-			const [next, keys] = await server.scan(cursor, "MATCH", pattern, "COUNT", count);
+			const [next, keys] = type ? await server.scan(cursor, "MATCH", pattern, "COUNT", count, "TYPE", type) : await server.scan(cursor, "MATCH", pattern, "COUNT", count);
 			cursor = next;
 			if (keys.length) yield keys;
 		} while (cursor !== "0");

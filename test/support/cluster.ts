@@ -8,12 +8,13 @@ import { Loggers, ServiceBroker, type BrokerOptions } from "moleculer";
 type LoggerOptions = NonNullable<ConstructorParameters<typeof Loggers.Base>[0]>;
 import { loadSettings, type SettingName, type Settings } from "../../config/index.ts";
 import { buildLogger } from "../../lib/logging/index.ts";
+import { RecentLogAppender } from "../../lib/monitor/recent-log.ts";
 
 /**
  * Redis databases of the test files that run crawlers (crawlers take requests from any queue of their
  * spider types, so each such file needs queues of its own). Flushed by the global setup.
  */
-export const CRAWL_TEST_DBS = { crawler: 11, crawlerConfig: 12, runningCrawl: 13, operator: 15 } as const;
+export const CRAWL_TEST_DBS = { dashboard: 8, crawler: 11, crawlerConfig: 12, runningCrawl: 13, operator: 15 } as const;
 
 export function testSettings(overrides: Partial<Record<SettingName, unknown>> = {}): Settings {
 	return loadSettings({
@@ -34,7 +35,8 @@ export function testSettings(overrides: Partial<Record<SettingName, unknown>> = 
 export function testBroker(settings: Settings, options: BrokerOptions = {}): ServiceBroker {
 	return new ServiceBroker({
 		nodeID: options.nodeID ?? uniqueName("node"),
-		logger: buildLogger(settings),
+		// As a node's: the Winston logger and the recent warnings and errors (monitor.recent).
+		logger: [buildLogger(settings), new RecentLogAppender()] as unknown as BrokerOptions["logger"],
 		clusterSettings: settings,
 		...options
 	});
