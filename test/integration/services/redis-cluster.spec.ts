@@ -99,6 +99,10 @@ describe("on a Redis Cluster (three masters)", () => {
 		}
 		expect(info).toMatchObject({ total_pending: 2, total_domains: 2, spiderid: "parked", appid: "rcapp" });
 
+		// the dashboard's list of active crawls reads the pending index of every master
+		const active = (await brokers[0]!.call("info.crawls")) as { crawls: Array<Record<string, unknown>> };
+		expect(active.crawls.find(c => c.crawlid === crawlid)).toMatchObject({ spiderid: "parked", appid: "rcapp", total_pending: 2, total_domains: 2 });
+
 		await feed({ stats: "queue", appid: "rcapp", uuid: `${crawlid}-stats` });
 		const stats = (await answer(`${crawlid}-stats`)) as { queues?: Record<string, { spider_backlog: number; num_domains: number }> };
 		expect(stats?.queues?.queue_parked).toMatchObject({ spider_backlog: 2, num_domains: 2 });
