@@ -74,7 +74,7 @@ export const SETTING_DEFINITIONS = {
 	KAFKA_CONSUMER_AUTO_COMMIT_ENABLE: kafka.bool(true, "Commit handled offsets periodically (false: commit after every batch)."),
 	KAFKA_CONSUMER_FETCH_MESSAGE_MAX_BYTES: kafka.int(10 * 1024 * 1024, "Largest message a consumer fetches.", { min: 1024 }),
 	KAFKA_CONSUMER_SLEEP_TIME: kafka.float(1, "Seconds between polls of response consumers when idle.", { min: 0 }),
-	KAFKA_PRODUCER_BATCH_LINGER_MS: kafka.int(25, "Milliseconds produced messages wait to be batched into one request.", { min: 0 }),
+	KAFKA_PRODUCER_BATCH_LINGER_MS: kafka.int(25, "Longest time in milliseconds a produced message waits to be batched with others while an earlier batch of its topic is in flight; a message produced while none is in flight is sent at once.", { min: 0 }),
 	KAFKA_PRODUCER_BUFFER_BYTES: kafka.int(4 * 1024 * 1024, "Bytes of produced messages held in one batch before it is sent without waiting for the linger.", { min: 1024 }),
 	KAFKA_PRODUCER_MAX_REQUEST_SIZE: kafka.int(1024 * 1024, "Largest message the producer sends (the broker's message.max.bytes must allow it).", { min: 1024 }),
 	KAFKA_CLIENT_ID: kafka.str("scrapy-cluster", "Kafka client id prefix; the node id is appended."),

@@ -1,6 +1,6 @@
 /**
  * crawler: pulls requests from the Redis domain queues of the spider types it runs (SPIDERS), under the
- * cluster-wide per-domain throttle, fetches them (undici), lets the spider parse them (cheerio), queues
+ * cluster-wide per-domain throttle, fetches them (undici), lets the spider parse them (htmlparser2), queues
  * the links it yields and publishes every page to <KAFKA_TOPIC_PREFIX>.crawled_firehose. A popped request
  * is leased: it is acknowledged only after Kafka accepted its page, and returns to its queue if this node
  * dies. Domain throttles and blacklist come live from ZooKeeper.
@@ -23,9 +23,9 @@ import type { Spider } from "../lib/crawl/spiders/spider.ts";
 import { isRetryable } from "../lib/errors.ts";
 import { ClusterMetrics, type BacklogEntry } from "../lib/metrics/index.ts";
 import { crawlDump, queueDump } from "../lib/stats/dump.ts";
-import { Frontier, type FrontierRequest } from "../lib/frontier/frontier.ts";
+import { Frontier, type EnqueueItem, type FrontierRequest } from "../lib/frontier/frontier.ts";
 import { dupefilterKey, parseQueueKey, registeredDomain, throttleKey } from "../lib/frontier/keys.ts";
-import { batch } from "../lib/redis/client.ts";
+import { batch, closeRedis, type RedisClient } from "../lib/redis/client.ts";
 import { KafkaMixin, type KafkaMixinThis } from "../mixins/kafka.mixin.ts";
 import { RedisMixin, type RedisMixinThis } from "../mixins/redis.mixin.ts";
 import { StatsMixin, type StatsMixinThis } from "../mixins/stats.mixin.ts";
@@ -46,6 +46,8 @@ interface DomainQueue {
 	domain: string;
 	/** Unix seconds before which this queue is not tried (throttle or empty). */
 	nextAt: number;
+	/** The last look found it empty (an announcement of new requests makes it ready at once). */
+	empty?: boolean;
 	/** Unix seconds of the last successful pop (SCHEDULER_QUEUE_TIMEOUT drops idle queues from memory). */
 	lastUsed: number;
 }
@@ -66,6 +68,8 @@ interface CrawlerState {
 	loop: Promise<void> | null;
 	timers: NodeJS.Timeout[];
 	wake: (() => void) | null;
+	/** Connection subscribed to the frontier's announcements of queues that received requests. */
+	subscriber: RedisClient | null;
 	counts: { crawled: number; retried: number; failed: number; robotsDenied: number; queued: number; dropped: number; throttled: number };
 	/** Pages published since start, by status code. */
 	byStatus: Record<string, number>;
@@ -90,10 +94,11 @@ interface CrawlerMethods {
 	crawl(request: FrontierRequest, lease: string): Promise<void>;
 	handleResult(request: FrontierRequest, result: FetchResult, spider: Spider): Promise<void>;
 	retryOrGiveUp(request: FrontierRequest, reason: string, status: number | null): Promise<boolean>;
-	enqueueRequest(request: FrontierRequest, parent: FrontierRequest): Promise<void>;
+	enqueueRequests(requests: FrontierRequest[], parent: FrontierRequest): Promise<void>;
 	throttleFor(queue: DomainQueue): { key: string; window: number; limit: number; moderated: boolean };
 	settingsNow(): Settings;
 	registerQueue(spiderid: string, domain: string): void;
+	queuesAnnounced(message: string): void;
 	readBacklog(keysBySpider: Map<string, string[]>): Promise<void>;
 	statsDumpExtra(): Promise<Record<string, unknown>>;
 	giveUp(request: FrontierRequest): void;
@@ -152,6 +157,27 @@ const CrawlerService: ServiceSchema<ServiceSettingSchema, CrawlerMethods, Crawle
 			if (!this.crawler.spiders.some(sp => sp.name === spiderid) || this.crawler.queues.has(key)) return;
 			this.crawler.queues.set(key, { key, spiderid, domain, nextAt: 0, lastUsed: Date.now() / 1000 });
 			this.crawler.wake?.();
+		},
+
+		/** Queues announced by a writer (frontier.announce): known empty ones are tried now, new ones registered. */
+		queuesAnnounced(message) {
+			const c = this.crawler;
+			let woke = false;
+			for (const key of message.split("\n")) {
+				const parsed = parseQueueKey(key);
+				if (!parsed || !c.spiders.some(sp => sp.name === parsed.spiderid)) continue;
+				const q = c.queues.get(key);
+				if (!q) {
+					this.registerQueue(parsed.spiderid, parsed.domain);
+					continue;
+				}
+				if (q.empty) {
+					q.empty = false;
+					q.nextAt = 0;
+					woke = true;
+				}
+			}
+			if (woke) c.wake?.();
 		},
 
 		throttleFor(queue) {
@@ -276,7 +302,10 @@ const CrawlerService: ServiceSchema<ServiceSettingSchema, CrawlerMethods, Crawle
 			ready.forEach((q, i) => {
 				const head = heads[i];
 				if (head) candidates.push({ q, score: head.score });
-				else q.nextAt = now + EMPTY_RECHECK_S;
+				else {
+					q.nextAt = now + EMPTY_RECHECK_S;
+					q.empty = true;
+				}
 			});
 			candidates.sort((a, b) => a.score - b.score);
 			for (const { q } of candidates) {
@@ -288,6 +317,7 @@ const CrawlerService: ServiceSchema<ServiceSettingSchema, CrawlerMethods, Crawle
 				// The time of the pop itself, not of the pass: heads() may have waited for Redis to come back, and a
 				// stale time would date the throttle hit and the lease in the past (the lease reaped at once: a duplicate).
 				const r = await c.frontier.pop(q.spiderid, q.domain, throttle, s.REQUEST_LEASE_TIMEOUT, Date.now() / 1000);
+				q.empty = r.kind === "empty";
 				if (r.kind === "empty") q.nextAt = now + EMPTY_RECHECK_S;
 				else if (r.kind === "throttled") {
 					q.nextAt = r.retryAt;
@@ -452,43 +482,51 @@ const CrawlerService: ServiceSchema<ServiceSettingSchema, CrawlerMethods, Crawle
 			const message = { value: fitted.message };
 			const topics = [`${s.KAFKA_TOPIC_PREFIX}.crawled_firehose`];
 			if (s.KAFKA_APPID_TOPICS) topics.push(`${s.KAFKA_TOPIC_PREFIX}.crawled_${request.appid}`);
-			await Promise.all(topics.map(t => this.kafka.produce(t, message)));
+			// The page goes to Kafka while its links go to the frontier; the lease ends (crawl()) after both.
+			await Promise.all([...topics.map(t => this.kafka.produce(t, message)), this.enqueueRequests(output.requests, request)]);
 			c.counts.crawled++;
 			c.byStatus[String(result.status)] = (c.byStatus[String(result.status)] ?? 0) + 1;
 			c.metrics.pageCrawled(request.spiderid, result.status);
 			c.crawls.add(request.spiderid, request.appid, request.crawlid);
 			this.logger.debug("Scraped page", { url: request.url, status_code: result.status, crawlid: request.crawlid, links: output.links.length });
 			if (s.STATS_STATUS_CODES && s.STATUS_RESPONSE_CODES.includes(result.status)) await this.statsIncrement(`${hostname()}:${request.spiderid}:${result.status}`);
-			for (const next of output.requests) await this.enqueueRequest(next, request);
 		},
 
-		async enqueueRequest(request, parent) {
+		/** Queue a page's follow-up requests: one frontier script call per spider, links in page order. */
+		async enqueueRequests(requests, parent) {
 			const c = this.crawler;
 			const s = this.settingsNow();
-			const domain = registeredDomain(request.url);
-			if (!domain) return;
-			if (!s.SCHEDULER_BACKLOG_BLACKLIST && isBlacklisted(domain, c.config)) {
-				c.counts.dropped++;
-				return;
+			const now = Date.now() / 1000;
+			const bySpider = new Map<string, EnqueueItem[]>();
+			for (const request of requests) {
+				const domain = registeredDomain(request.url);
+				if (!domain) continue;
+				if ((!s.SCHEDULER_BACKLOG_BLACKLIST && isBlacklisted(domain, c.config)) || (request.expires && now > request.expires)) {
+					c.counts.dropped++;
+					continue;
+				}
+				const items = bySpider.get(request.spiderid) ?? [];
+				items.push({ request, domain, fingerprint: requestFingerprint("GET", request.url) });
+				bySpider.set(request.spiderid, items);
 			}
-			if (request.expires && Date.now() / 1000 > request.expires) {
-				c.counts.dropped++;
-				return;
-			}
-			const outcome = await c.frontier.enqueue(request, domain, {
-				fingerprint: requestFingerprint("GET", request.url),
+			const opts = {
 				dupefilterTimeout: s.DUPEFILTER_TIMEOUT,
 				checkBlacklist: true,
 				domainMaxPagesTimeout: s.DOMAIN_MAX_PAGE_TIMEOUT,
 				globalPageLimit: s.GLOBAL_PAGE_PER_DOMAIN_LIMIT,
 				globalPageLimitTimeout: s.GLOBAL_PAGE_PER_DOMAIN_LIMIT_TIMEOUT
-			});
-			if (outcome === "queued") {
-				c.counts.queued++;
-				this.registerQueue(request.spiderid, domain);
-			} else {
-				c.counts.dropped++;
-				this.logger.debug("Request not queued", { url: request.url, crawlid: parent.crawlid, reason: outcome });
+			};
+			for (const items of bySpider.values()) {
+				const outcomes = await c.frontier.enqueueMany(items, opts);
+				items.forEach(({ request, domain }, i) => {
+					if (outcomes[i] === "queued") {
+						c.counts.queued++;
+						this.registerQueue(request.spiderid, domain);
+					} else {
+						c.counts.dropped++;
+						this.logger.debug("Request not queued", { url: request.url, crawlid: parent.crawlid, reason: outcomes[i] });
+					}
+				});
 			}
 		}
 	},
@@ -514,6 +552,7 @@ const CrawlerService: ServiceSchema<ServiceSettingSchema, CrawlerMethods, Crawle
 			loop: null,
 			timers: [],
 			wake: null,
+			subscriber: null,
 			counts: { crawled: 0, retried: 0, failed: 0, robotsDenied: 0, queued: 0, dropped: 0, throttled: 0 },
 			byStatus: {},
 			stopWatch: null,
@@ -540,6 +579,12 @@ const CrawlerService: ServiceSchema<ServiceSettingSchema, CrawlerMethods, Crawle
 		await this.kafka.ensureTopics(topics.map(topic => ({ topic, partitions: 1 }))).catch((err: Error) => this.logger.warn("Could not create the output topic yet; producing will create it", { topics, error: err.message }));
 		await this.refreshIp();
 		await this.refreshQueues().catch((err: Error) => this.logger.warn("Queue refresh failed", { error: err.message }));
+		// Announcements make an idle crawler pop as soon as a request is queued (a hint: the registry and the
+		// periodic rechecks still find everything when the subscription is down; ioredis resubscribes).
+		c.subscriber = this.redis.duplicate();
+		c.subscriber.on("error", () => undefined);
+		c.subscriber.on("message", (_channel: string, message: string) => this.queuesAnnounced(message));
+		await c.subscriber.subscribe(c.frontier.channel).catch((err: Error) => this.logger.warn("Could not subscribe to queue announcements; relying on rechecks", { channel: c.frontier.channel, error: err.message }));
 
 		const path = `${s.ZOOKEEPER_ASSIGN_PATH.replace(/\/+$/, "")}/${s.ZOOKEEPER_ID}`;
 		let first = true;
@@ -577,6 +622,7 @@ const CrawlerService: ServiceSchema<ServiceSettingSchema, CrawlerMethods, Crawle
 		c.wake?.();
 		c.timers.forEach(t => clearInterval(t));
 		c.stopWatch?.();
+		if (c.subscriber) await closeRedis(c.subscriber);
 		await c.loop;
 		// Finish what is in flight (bounded by DOWNLOAD_TIMEOUT); what does not finish (Kafka away) goes back
 		// to its queue now instead of after REQUEST_LEASE_TIMEOUT.

@@ -15,6 +15,7 @@ import {
 	globalPageCountKey,
 	leasesKey,
 	parseQueueKey,
+	queuedChannel,
 	queueKey,
 	queuePattern,
 	queueRegistryKey,
@@ -30,7 +31,7 @@ import { ENQUEUE_LUA, FORGET_EMPTY_LUA, POP_LUA, PURGE_LUA, REAP_LUA } from "./s
 
 declare module "ioredis" {
 	interface RedisCommander<Context> {
-		frontierEnqueue(...args: Array<string | number>): Result<string, Context>;
+		frontierEnqueue(...args: Array<string | number>): Result<string[], Context>;
 		frontierPop(...args: Array<string | number>): Result<Array<string | number>, Context>;
 		frontierReap(...args: Array<string | number>): Result<number, Context>;
 		frontierForgetEmpty(...args: string[]): Result<number, Context>;
@@ -78,39 +79,56 @@ export type PopResult =
 
 const SEED_OPTIONS: EnqueueOptions = { dupefilterTimeout: 1, checkBlacklist: false, domainMaxPagesTimeout: 1, globalPageLimit: null, globalPageLimitTimeout: 1 };
 
+/** One request to enqueue: its domain queue and, for the dupefilter, its fingerprint (none: not filtered). */
+export interface EnqueueItem {
+	request: FrontierRequest;
+	domain: string;
+	fingerprint?: string;
+}
+
 /**
- * Arguments of the frontierEnqueue script (exported for pipelined bulk loads); `cluster` writes the
+ * Arguments of the frontierEnqueue script for requests of one spider (exported for pipelined bulk
+ * loads): the key count first, then keys and values as scripts.ts describes. `cluster` writes the
  * spider's hash tag into the keys (lib/frontier/keys.ts).
  */
-export function enqueueArgs(request: FrontierRequest, domain: string, opts: EnqueueOptions, cluster = false): Array<string | number> {
-	const spider = spiderKeyPart(request.spiderid, cluster);
+export function enqueueManyArgs(items: readonly EnqueueItem[], opts: EnqueueOptions, cluster = false): Array<string | number> {
+	const spiderid = items[0]?.request.spiderid;
+	if (spiderid === undefined) throw new Error("enqueue: no requests");
+	if (items.some(i => i.request.spiderid !== spiderid)) throw new Error("enqueue: requests of one call must share a spiderid");
+	const spider = spiderKeyPart(spiderid, cluster);
 	const seed = opts === SEED_OPTIONS;
-	return [
-		queueKey(spider, domain),
-		queueRegistryKey(spider),
-		sequenceKey(spider),
-		dupefilterKey(spider, request.crawlid),
-		blacklistKey(spider),
-		domainMaxPagesKey(spider, domain, request.crawlid),
-		globalPageCountKey(spider, domain, request.crawlid),
-		JSON.stringify(request),
-		request.priority,
-		opts.fingerprint ?? "",
-		opts.dupefilterTimeout,
-		opts.checkBlacklist ? blacklistMember(request.appid, request.crawlid) : "",
-		// Seeds do not count against domain_max_pages (as in the original): only the links they lead to.
-		seed ? 0 : (request.domain_max_pages ?? 0),
-		opts.domainMaxPagesTimeout,
-		opts.globalPageLimit ?? 0,
-		opts.globalPageLimitTimeout
-	];
+	const keys: string[] = [queueRegistryKey(spider), sequenceKey(spider), blacklistKey(spider)];
+	const values: Array<string | number> = [opts.dupefilterTimeout, opts.domainMaxPagesTimeout, opts.globalPageLimit ?? 0, opts.globalPageLimitTimeout];
+	for (const { request, domain, fingerprint } of items) {
+		keys.push(
+			queueKey(spider, domain),
+			dupefilterKey(spider, request.crawlid),
+			domainMaxPagesKey(spider, domain, request.crawlid),
+			globalPageCountKey(spider, domain, request.crawlid)
+		);
+		values.push(
+			JSON.stringify(request),
+			request.priority,
+			fingerprint ?? "",
+			opts.checkBlacklist ? blacklistMember(request.appid, request.crawlid) : "",
+			// Seeds do not count against domain_max_pages (as in the original): only the links they lead to.
+			seed ? 0 : (request.domain_max_pages ?? 0)
+		);
+	}
+	return [keys.length, ...keys, ...values];
+}
+
+/** Arguments of the frontierEnqueue script for one request (`opts.fingerprint` for the dupefilter). */
+export function enqueueArgs(request: FrontierRequest, domain: string, opts: EnqueueOptions, cluster = false): Array<string | number> {
+	return enqueueManyArgs([{ request, domain, fingerprint: opts.fingerprint }], opts, cluster);
 }
 
 const defined = new WeakSet<RedisClient>();
 
 function defineScripts(redis: RedisClient): void {
 	if (defined.has(redis)) return;
-	redis.defineCommand("frontierEnqueue", { numberOfKeys: 7, lua: ENQUEUE_LUA });
+	// The key count varies with the number of requests: it is the first argument.
+	redis.defineCommand("frontierEnqueue", { lua: ENQUEUE_LUA });
 	redis.defineCommand("frontierPop", { numberOfKeys: 4, lua: POP_LUA });
 	redis.defineCommand("frontierReap", { numberOfKeys: 3, lua: REAP_LUA });
 	redis.defineCommand("frontierPurge", { numberOfKeys: 1, lua: PURGE_LUA });
@@ -123,10 +141,20 @@ export class Frontier {
 	/** On a Redis Cluster: keys carry the spider's hash tag. */
 	readonly cluster: boolean;
 
+	/** Where queues that received requests are announced (keys.ts queuedChannel). */
+	readonly channel: string;
+
 	constructor(redis: RedisClient) {
 		this.redis = redis;
 		this.cluster = isCluster(redis);
+		this.channel = queuedChannel(isCluster(redis) ? 0 : (redis.options.db ?? 0));
 		defineScripts(redis);
+	}
+
+	/** Announce queues that just received requests (a hint for idle crawlers; a failure is ignored). */
+	announce(queues: Iterable<string>): void {
+		const message = [...new Set(queues)].join("\n");
+		if (message) this.redis.publish(this.channel, message).catch(() => undefined);
 	}
 
 	/** The spider as written in its keys (lib/frontier/keys.ts spiderKeyPart). */
@@ -141,7 +169,18 @@ export class Frontier {
 
 	/** Put a request into `<spiderid>:<domain>:queue` unless a filter drops it. */
 	async enqueue(request: FrontierRequest, domain: string, opts: EnqueueOptions): Promise<EnqueueOutcome> {
-		return (await this.redis.frontierEnqueue(...enqueueArgs(request, domain, opts, this.cluster))) as EnqueueOutcome;
+		return (await this.enqueueMany([{ request, domain, fingerprint: opts.fingerprint }], opts))[0]!;
+	}
+
+	/**
+	 * Put requests of one spider (e.g. every link of a page) into their domain queues in one script call,
+	 * in order; one outcome per request. `opts.fingerprint` is not used: each item has its own.
+	 */
+	async enqueueMany(items: readonly EnqueueItem[], opts: EnqueueOptions): Promise<EnqueueOutcome[]> {
+		if (!items.length) return [];
+		const outcomes = (await this.redis.frontierEnqueue(...enqueueManyArgs(items, opts, this.cluster))) as EnqueueOutcome[];
+		this.announce(items.filter((_, i) => outcomes[i] === "queued").map(i => this.queueKey(i.request.spiderid, i.domain)));
+		return outcomes;
 	}
 
 	/**
@@ -162,14 +201,15 @@ export class Frontier {
 			const failed = (await batch(this.redis, timeout)).find(([err]) => err);
 			if (failed) throw failed[0];
 			await this.redis.frontierEnqueue(...args);
-			return;
+		} else {
+			const tx = this.redis.multi();
+			tx.frontierEnqueue(...args);
+			for (const [command, ...rest] of timeout) tx.call(command, ...rest);
+			const results = await tx.exec();
+			const failed = results?.find(([err]) => err);
+			if (!results || failed) throw failed?.[0] ?? new Error("Redis transaction aborted");
 		}
-		const tx = this.redis.multi();
-		tx.frontierEnqueue(...args);
-		for (const [command, ...rest] of timeout) tx.call(command, ...rest);
-		const results = await tx.exec();
-		const failed = results?.find(([err]) => err);
-		if (!results || failed) throw failed?.[0] ?? new Error("Redis transaction aborted");
+		this.announce([this.queueKey(request.spiderid, domain)]);
 	}
 
 

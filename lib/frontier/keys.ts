@@ -42,6 +42,13 @@ export const pendingAppKey = (spiderid: string, appid: string): string => `${spi
 /** ZSET of crawls with an expiry: member "<spiderid>:<appid>:<crawlid>", score = expires. */
 export const TIMEOUT_INDEX_KEY = "timeout_index";
 export const timeoutIndexMember = (spiderid: string, appid: string, crawlid: string): string => `${spiderid}:${appid}:${crawlid}`;
+/**
+ * Pub/sub channel on which writers announce queues that just received requests, so idle crawlers pop
+ * at once instead of at their next recheck. Pub/sub ignores databases: the database is in the name.
+ * Messages: queue keys separated by "\n". A hint only: crawlers still find every queue by the registry.
+ */
+export const queuedChannel = (db: number): string => `frontier:queued:${db}`;
+
 export const throttleWindowKey = (throttleKey: string): string => `${throttleKey}:throttle_window`;
 export const throttleTimeKey = (throttleKey: string): string => `${throttleKey}:throttle_time`;
 

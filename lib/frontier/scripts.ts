@@ -39,23 +39,22 @@ end
 `;
 
 /**
- * Enqueue one request (seed or follow-up).
- * KEYS: 1 queue, 2 queue registry, 3 sequence counter, 4 dupefilter, 5 crawl blacklist,
- *       6 domain_max_pages counter, 7 global page counter
- * ARGV: 1 member, 2 priority, 3 fingerprint ("" = no dupefilter), 4 DUPEFILTER_TIMEOUT,
- *       5 blacklist member ("" = no check), 6 domain_max_pages (0 = none), 7 its timeout,
- *       8 GLOBAL_PAGE_PER_DOMAIN_LIMIT (0 = none), 9 its timeout
- * Returns "queued", "duplicate", "blacklisted", "domain_max_pages" or "global_limit".
+ * Enqueue requests of one spider (a seed, or every link of a page in one call).
+ * KEYS: 1 queue registry, 2 sequence counter, 3 crawl blacklist, then for each request i (from 0):
+ *       4+4i queue, 5+4i dupefilter, 6+4i domain_max_pages counter, 7+4i global page counter
+ * ARGV: 1 DUPEFILTER_TIMEOUT, 2 domain_max_pages timeout, 3 GLOBAL_PAGE_PER_DOMAIN_LIMIT (0 = none),
+ *       4 its timeout, then for each request i: 5+5i member, 6+5i priority, 7+5i fingerprint ("" = no
+ *       dupefilter), 8+5i blacklist member ("" = no check), 9+5i domain_max_pages (0 = none)
+ * Returns one outcome per request, in order: "queued", "duplicate", "blacklisted", "domain_max_pages" or
+ * "global_limit". Requests are handled in order, so a page's links keep their order in their queue.
  * Scores keep priority order and, among equal priorities, first-in first-out: score =
- * -priority + (seq mod 1e8) * 1e-9.
+ * -priority + (seq mod 1e8) * 1e-9. Each dupefilter touched gets its expiry once.
  */
 export const ENQUEUE_LUA = `${INDEX_FN}
-if ARGV[5] ~= '' and redis.call('SISMEMBER', KEYS[5], ARGV[5]) == 1 then return 'blacklisted' end
-if ARGV[3] ~= '' then
-  local added = redis.call('SADD', KEYS[4], ARGV[3])
-  redis.call('EXPIRE', KEYS[4], tonumber(ARGV[4]))
-  if added == 0 then return 'duplicate' end
-end
+local dupe_timeout = tonumber(ARGV[1])
+local dmax_timeout = tonumber(ARGV[2])
+local global_limit = tonumber(ARGV[3])
+local global_timeout = tonumber(ARGV[4])
 local function limited(key, limit, timeout, always_expire)
   if limit <= 0 then return false end
   local value = tonumber(redis.call('GET', key) or '0')
@@ -67,13 +66,35 @@ local function limited(key, limit, timeout, always_expire)
   redis.call('EXPIRE', key, timeout)
   return value >= limit
 end
-if limited(KEYS[6], tonumber(ARGV[6]), tonumber(ARGV[7]), true) then return 'domain_max_pages' end
-if limited(KEYS[7], tonumber(ARGV[8]), tonumber(ARGV[9]), false) then return 'global_limit' end
-local seq = redis.call('INCR', KEYS[3])
-local score = -tonumber(ARGV[2]) + (seq % 100000000) * 1e-9
-if redis.call('ZADD', KEYS[1], score, ARGV[1]) == 1 then index_adjust(KEYS[1], ARGV[1], 1) end
-redis.call('SADD', KEYS[2], KEYS[1])
-return 'queued'
+local blacklisted = {}
+local dupefilters = {}
+local out = {}
+local n = (#KEYS - 3) / 4
+for i = 0, n - 1 do
+  local queue, dupefilter, dmax_key, global_key = KEYS[4 + 4 * i], KEYS[5 + 4 * i], KEYS[6 + 4 * i], KEYS[7 + 4 * i]
+  local member, priority, fp, bl = ARGV[5 + 5 * i], tonumber(ARGV[6 + 5 * i]), ARGV[7 + 5 * i], ARGV[8 + 5 * i]
+  local outcome = nil
+  if bl ~= '' then
+    if blacklisted[bl] == nil then blacklisted[bl] = redis.call('SISMEMBER', KEYS[3], bl) == 1 end
+    if blacklisted[bl] then outcome = 'blacklisted' end
+  end
+  if outcome == nil and fp ~= '' then
+    dupefilters[dupefilter] = true
+    if redis.call('SADD', dupefilter, fp) == 0 then outcome = 'duplicate' end
+  end
+  if outcome == nil and limited(dmax_key, tonumber(ARGV[9 + 5 * i]), dmax_timeout, true) then outcome = 'domain_max_pages' end
+  if outcome == nil and limited(global_key, global_limit, global_timeout, false) then outcome = 'global_limit' end
+  if outcome == nil then
+    local seq = redis.call('INCR', KEYS[2])
+    local score = -priority + (seq % 100000000) * 1e-9
+    if redis.call('ZADD', queue, score, member) == 1 then index_adjust(queue, member, 1) end
+    redis.call('SADD', KEYS[1], queue)
+    outcome = 'queued'
+  end
+  out[#out + 1] = outcome
+end
+for key in pairs(dupefilters) do redis.call('EXPIRE', key, dupe_timeout) end
+return out
 `;
 
 /**

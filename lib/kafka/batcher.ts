@@ -3,9 +3,15 @@
  * flushed together; each add() resolves or rejects with the flush of its batch. This is how
  * KAFKA_PRODUCER_BATCH_LINGER_MS and KAFKA_PRODUCER_BUFFER_BYTES apply (kafkajs itself sends one
  * request per send call).
+ *
+ * With `idleFlush`, an item that finds nothing pending and no batch in flight is sent at once, and
+ * what gathers while a batch is in flight goes as soon as it completes (or at the linger, whichever
+ * comes first): an idle producer adds no latency, a busy one still sends in batches.
  */
 export interface BatcherOptions<T> {
 	lingerMs: number;
+	/** Send at once when idle (see above); default false: every item waits up to lingerMs. */
+	idleFlush?: boolean;
 	maxBytes: number;
 	sizeOf: (item: T) => number;
 	flush: (items: T[]) => Promise<void>;
@@ -35,7 +41,8 @@ export class Batcher<T> {
 			if (this.pending.length && this.pendingBytes + size > this.opts.maxBytes) this.flushNow();
 			this.pending.push({ item, resolve, reject });
 			this.pendingBytes += size;
-			if (this.pendingBytes >= this.opts.maxBytes || this.opts.lingerMs <= 0) this.flushNow();
+			const idle = this.opts.idleFlush === true && this.pending.length === 1 && this.inFlight.size === 0;
+			if (idle || this.pendingBytes >= this.opts.maxBytes || this.opts.lingerMs <= 0) this.flushNow();
 			else this.timer ??= setTimeout(() => this.flushNow(), this.opts.lingerMs);
 		});
 	}
@@ -63,6 +70,9 @@ export class Batcher<T> {
 			err => batch.forEach(p => p.reject(err))
 		);
 		this.inFlight.add(sending);
-		void sending.finally(() => this.inFlight.delete(sending));
+		void sending.finally(() => {
+			this.inFlight.delete(sending);
+			if (this.opts.idleFlush && this.inFlight.size === 0 && this.pending.length) this.flushNow();
+		});
 	}
 }

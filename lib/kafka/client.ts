@@ -281,6 +281,8 @@ export class KafkaClient {
 		if (!batcher) {
 			batcher = new Batcher<OutgoingMessage>({
 				lingerMs: this.settings.KAFKA_PRODUCER_BATCH_LINGER_MS,
+				// An idle producer sends at once; a busy one batches (lib/kafka/batcher.ts).
+				idleFlush: true,
 				// One request stays within what the broker accepts (KAFKA_PRODUCER_MAX_REQUEST_SIZE).
 				maxBytes: Math.min(this.settings.KAFKA_PRODUCER_BUFFER_BYTES, this.settings.KAFKA_PRODUCER_MAX_REQUEST_SIZE),
 				sizeOf: m => (typeof m.value === "string" ? Buffer.byteLength(m.value) : m.value.length) + 64,

@@ -6,7 +6,7 @@ import { Redis } from "ioredis";
 import { Frontier, type EnqueueOptions, type FrontierRequest, type ThrottleSpec } from "../../../lib/frontier/frontier.ts";
 import { blacklistKey, leasesKey, queueKey, queueRegistryKey } from "../../../lib/frontier/keys.ts";
 import { redisOptions } from "../../../lib/redis/client.ts";
-import { testSettings, uniqueName } from "../../support/cluster.ts";
+import { eventually, testSettings, uniqueName } from "../../support/cluster.ts";
 
 const OPTS: EnqueueOptions = { dupefilterTimeout: 600, checkBlacklist: true, domainMaxPagesTimeout: 600, globalPageLimit: null, globalPageLimitTimeout: 600 };
 
@@ -50,6 +50,55 @@ describe("frontier (Redis Lua scripts)", () => {
 		}
 		expect(order).toEqual(["http://example.com/high", ...urls, "empty"]);
 		expect(await redis.sismember(queueRegistryKey(spider), queueKey(spider, "example.com"))).toBe(1);
+	});
+
+	it("queues a page's links in one call: in order, each with its own outcome, each dupefilter expiring", async () => {
+		await redis.sadd(blacklistKey(spider), "app||stopped");
+		const link = (url: string, over: Partial<FrontierRequest> = {}) => ({ request: req({ url, ...over }), domain: new URL(url).hostname, fingerprint: url });
+		const outcomes = await frontier.enqueueMany(
+			[
+				link("http://a.com/1"),
+				link("http://b.com/1"),
+				link("http://a.com/1"), // same fingerprint as the first: a duplicate within the call
+				link("http://a.com/2", { crawlid: "stopped" }),
+				link("http://a.com/3", { crawlid: "c2" }),
+				link("http://a.com/4")
+			],
+			OPTS
+		);
+		expect(outcomes).toEqual(["queued", "queued", "duplicate", "blacklisted", "queued", "queued"]);
+		expect(await redis.zrange(queueKey(spider, "a.com"), 0, -1).then(m => m.map(x => (JSON.parse(x) as FrontierRequest).url))).toEqual([
+			"http://a.com/1",
+			"http://a.com/3",
+			"http://a.com/4"
+		]);
+		for (const crawl of ["c1", "c2"]) expect(await redis.ttl(`${spider}:dupefilter:${crawl}`)).toBeGreaterThan(590);
+		expect(await redis.hgetall(`${spider}:pending:app:c1`)).toEqual({ "a.com\t1": "2", "b.com\t1": "1" });
+		expect(await frontier.enqueueMany([], OPTS)).toEqual([]);
+	});
+
+	it("announces the queues that received requests (seeds and links), and only those", async () => {
+		const listener = redis.duplicate();
+		const heard: string[] = [];
+		listener.on("message", (_channel: string, message: string) => heard.push(...message.split("\n")));
+		await listener.subscribe(frontier.channel);
+		try {
+			expect(frontier.channel).toBe(`frontier:queued:${settings.REDIS_DB}`);
+			await frontier.enqueueSeed(req({ url: "http://seed.com/" }), "seed.com", 0);
+			await frontier.enqueueMany(
+				[
+					{ request: req({ url: "http://a.com/1" }), domain: "a.com", fingerprint: "1" },
+					{ request: req({ url: "http://a.com/2" }), domain: "a.com", fingerprint: "2" },
+					{ request: req({ url: "http://b.com/1" }), domain: "b.com", fingerprint: "1" } // duplicate fingerprint: not queued
+				],
+				OPTS
+			);
+			await eventually(() => heard.length >= 2, 5000);
+			await new Promise(r => setTimeout(r, 100));
+			expect(heard).toEqual([queueKey(spider, "seed.com"), queueKey(spider, "a.com")]);
+		} finally {
+			await listener.quit();
+		}
 	});
 
 	it("drops duplicates per crawlid, blacklisted crawls and pages past domain_max_pages; seeds skip them", async () => {

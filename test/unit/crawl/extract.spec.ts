@@ -181,6 +181,17 @@ describe("extractLinks", () => {
 		expect(extractLinks('<a href="/unterminated', PAGE)).toEqual(expect.any(Array));
 	});
 
+	it("applies a <base href> that comes after the links, ends an anchor at the next one, and skips script text", () => {
+		const html =
+			'<a href="a1">one <a href="a2">two</a> tail</a>' +
+			'<script>document.write(\'<a href="/fromscript">x</a>\')</script><style>a[href="/css"]{}</style>' +
+			'<base href="http://other.org/dir/">';
+		expect(extractLinks(html, PAGE)).toEqual([
+			{ url: "http://other.org/dir/a1", text: "one" },
+			{ url: "http://other.org/dir/a2", text: "two" }
+		]);
+	});
+
 	it("does not throw on garbage input", () => {
 		const garbage = String.fromCharCode(...Array.from({ length: 5000 }, (_, i) => (i * 7919) % 65536)).replaceAll("\ud800", "");
 		expect(() => extractLinks(garbage, PAGE)).not.toThrow();

@@ -3,7 +3,7 @@
  * touches hashes to one slot, including the keys the scripts derive from queue members (pending index)
  * and from leases (the queue a lease returns to). Standalone keys keep the original's formats.
  */
-import { enqueueArgs } from "../../../lib/frontier/frontier.ts";
+import { enqueueArgs, enqueueManyArgs } from "../../../lib/frontier/frontier.ts";
 import {
 	blacklistKey,
 	dupefilterKey,
@@ -53,20 +53,22 @@ describe("Redis Cluster key layout", () => {
 		const slot = hashSlot(queueKey(spider, "example.com"));
 		for (const domain of ["example.com", "bücher.de", "::1", "127.0.0.1"]) {
 			const args = enqueueArgs({ ...request }, domain, OPTS, true);
-			const keys = args.slice(0, 7).map(String);
-			expect(keys[0]).toBe(`{link}:${domain}:queue`);
+			const keys = args.slice(1, 1 + Number(args[0])).map(String);
+			expect(keys).toHaveLength(7);
+			expect(keys[3]).toBe(`{link}:${domain}:queue`);
 			for (const key of keys) expect(hashSlot(key)).toBe(slot);
 		}
 	});
 
 	it("keeps the original's key formats on one Redis server", () => {
-		const keys = enqueueArgs({ ...request }, "example.com", OPTS).slice(0, 7).map(String);
+		const args = enqueueArgs({ ...request }, "example.com", OPTS);
+		const keys = args.slice(1, 1 + Number(args[0])).map(String);
 		expect(keys).toEqual([
-			"link:example.com:queue",
 			"link:queues",
 			"link:queue_seq",
-			"link:dupefilter:c{1}",
 			"link:blacklist",
+			"link:example.com:queue",
+			"link:dupefilter:c{1}",
 			"link:domain_max_page_filter:example.com:c{1}",
 			"link:global_page_count_filter:example.com:c{1}"
 		]);
@@ -88,6 +90,15 @@ describe("Redis Cluster key layout", () => {
 			throttleTimeKey(throttleKey("example.com", { spiderid: spider, ip: "10.0.0.1" }))
 		];
 		for (const key of derived) expect(hashSlot(key)).toBe(slot);
+	});
+
+	it("puts a page's links to many domains, in one script call, in one slot", () => {
+		const items = ["a.com", "b.org", "c.net"].map(domain => ({ request: { ...request, url: `http://${domain}/` }, domain, fingerprint: domain }));
+		const args = enqueueManyArgs(items, OPTS, true);
+		const keys = args.slice(1, 1 + Number(args[0])).map(String);
+		expect(keys).toHaveLength(3 + 4 * 3);
+		expect(new Set(keys.map(hashSlot)).size).toBe(1);
+		expect(() => enqueueManyArgs([...items, { request: { ...request, spiderid: "other" }, domain: "a.com", fingerprint: "x" }], OPTS, true)).toThrow(/share a spiderid/);
 	});
 
 	it("gives different spiders their own slots, so spiders spread over the masters", () => {

@@ -65,6 +65,30 @@ describe("Batcher (producer linger)", () => {
 		expect(b.size).toBe(0);
 	});
 
+	it("with idleFlush: sends at once when idle, batches what comes while a batch is in flight", async () => {
+		const batches: number[][] = [];
+		const b = new Batcher<number>({
+			lingerMs: 10000,
+			idleFlush: true,
+			maxBytes: 100,
+			sizeOf: () => 1,
+			flush: async items => {
+				batches.push(items);
+				await sleep(20);
+			}
+		});
+		const first = b.add(1);
+		expect(batches).toEqual([[1]]);
+		const rest = Promise.all([b.add(2), b.add(3)]);
+		expect(batches).toEqual([[1]]);
+		await first;
+		await rest;
+		// sent when the first batch completed, long before the 10 s linger
+		expect(batches).toEqual([[1], [2, 3]]);
+		await b.add(4);
+		expect(batches).toEqual([[1], [2, 3], [4]]);
+	});
+
 	it("sends immediately with a zero linger", async () => {
 		const batches: number[][] = [];
 		const b = new Batcher<number>({ lingerMs: 0, maxBytes: 100, sizeOf: () => 1, flush: async items => void batches.push(items) });
