@@ -318,8 +318,10 @@ EOF
   local JVM_OPTS; kafka_jvm_opts
   if [[ ! -f $dir/meta.properties ]]; then
     local id t0; t0=$(now)
-    id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
-    if ! java "${JVM_OPTS[@]}" kafka.tools.StorageTool format --ignore-formatted -t "$id" -c "$cfg" \
+    # 16 random bytes, URL-safe base64 as Kafka wants; passed as --cluster-id=<id> because an id starting
+    # with "-" would otherwise be read as an option (1 start in 64)
+    id=$(head -c 16 /dev/urandom | base64 | tr "+/" "-_" | tr -d "=")
+    if ! java "${JVM_OPTS[@]}" kafka.tools.StorageTool format --ignore-formatted --cluster-id="$id" -c "$cfg" \
          </dev/null >>"$LOGS/kafka.log" 2>&1; then
       err "kafka: formatting $(rel "$dir") failed; see $(rel "$LOGS/kafka.log")"; return 1
     fi
