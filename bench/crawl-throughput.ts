@@ -1,0 +1,152 @@
+/**
+ * Crawl throughput and feed-to-first-page latency of the cluster on the generated site.
+ *
+ * A measurement starts one ingest node and `crawlers` crawler nodes (own processes, own topic prefix,
+ * Redis db `db` flushed first), warms them up (one maxdepth-0 crawl of every host's seed, so every crawler
+ * knows every domain queue and the robots.txt cache is filled, as on a cluster that has been running), then
+ * feeds the seeds of the whole site and counts distinct pages on crawled_firehose until all of them are
+ * there: pages/s from the first feed to the last page. Around the crawl: Redis commands (INFO) and Kafka
+ * bytes (sizes of the firehose messages read back) per page.
+ *
+ * Latency, on the same warm cluster afterwards: many single-page crawls (maxdepth 0, a crawlid each) fed one
+ * at a time at random moments; each is timed from just before the feed is sent to Kafka until its page is
+ * read from crawled_firehose.
+ */
+import { join } from "node:path";
+import type { Redis } from "ioredis";
+import type { KafkaClient } from "../lib/kafka/client.ts";
+import { commandsBetween, CRAWLER_READY, feed, FirehoseReader, INGEST_READY, nodeEnv, redisCommands, sleep, spawnNode, type BenchNode } from "./cluster.ts";
+import { pageUrl, prng, seedUrls, type SiteSpec } from "./site.ts";
+import { percentile, round } from "./stats.ts";
+
+export interface CrawlOptions {
+	crawlers: number;
+	site: SiteSpec;
+	port: number;
+	maxdepth: number;
+	concurrency: number;
+	db: number;
+	prefix: string;
+	logDir: string;
+	timeoutMs: number;
+	kafka: KafkaClient;
+	redis: Redis;
+	log: (line: string) => void;
+	/** Node flags of the crawler processes (e.g. --cpu-prof). */
+	crawlerArgs?: string[];
+	/** Run the latency measurement on this cluster afterwards, with this many samples. */
+	latencySamples?: number;
+}
+
+export interface CrawlResult {
+	crawlers: number;
+	pages: number;
+	expected_pages: number;
+	complete: boolean;
+	seconds: number;
+	pages_per_s: number;
+	duplicates: number;
+	redis_commands_per_page: number;
+	redis_top_commands_per_page: Record<string, number>;
+	kafka_bytes_per_page: number;
+	latency?: LatencyResult;
+}
+
+export interface LatencyResult {
+	samples: number;
+	timed_out: number;
+	p50_ms: number;
+	p90_ms: number;
+	p99_ms: number;
+	min_ms: number;
+	max_ms: number;
+}
+
+export async function runCrawl(o: CrawlOptions): Promise<CrawlResult> {
+	const nodes: BenchNode[] = [];
+	let reader: FirehoseReader | null = null;
+	try {
+		await o.redis.flushdb();
+		const env = (extra: Record<string, string>) => nodeEnv(o.prefix, o.db, { CONCURRENT_REQUESTS: String(o.concurrency), ...extra });
+		o.log(`  starting 1 ingest node and ${o.crawlers} crawler node(s) (topic prefix ${o.prefix}, logs in ${o.logDir})`);
+		const starting: Array<Promise<BenchNode>> = [spawnNode(`${o.prefix}-ingest`, env({ SERVICES: "ingest" }), o.logDir, INGEST_READY)];
+		for (let i = 1; i <= o.crawlers; i++) starting.push(spawnNode(`${o.prefix}-crawler${i}`, env({ SERVICES: "crawler" }), o.logDir, CRAWLER_READY, { nodeArgs: o.crawlerArgs }));
+		const started = await Promise.allSettled(starting);
+		for (const s of started) if (s.status === "fulfilled") nodes.push(s.value);
+		const failed = started.find(s => s.status === "rejected");
+		if (failed) throw (failed as PromiseRejectedResult).reason;
+
+		const incoming = `${o.prefix}.incoming`;
+		reader = new FirehoseReader(o.kafka, `${o.prefix}.crawled_firehose`);
+		await reader.start();
+		const seeds = seedUrls(o.site, o.port);
+		const request = (url: string, crawlid: string, maxdepth: number) => ({ url, appid: "bench", crawlid, maxdepth, spiderid: "link" });
+
+		o.log("  warming up (one page per host)");
+		await feed(o.kafka, incoming, seeds.map(url => request(url, "warmup", 0)));
+		if (!(await reader.waitFor("warmup", seeds.length, 60_000))) throw new Error(`warm-up: ${reader.pages("warmup")} of ${seeds.length} pages after 60 s; see ${o.logDir}`);
+		// Every crawler has read the queue registry (SCHEDULER_QUEUE_REFRESH=1) since.
+		await sleep(1500);
+
+		const before = await redisCommands(o.redis);
+		const t0 = performance.now();
+		await feed(o.kafka, incoming, seeds.map(url => request(url, "crawl", o.maxdepth)));
+		const complete = await reader.waitFor("crawl", o.site.pages, o.timeoutMs, 30_000, n =>
+			o.log(`  ${n} / ${o.site.pages} pages (${round(n / ((performance.now() - t0) / 1000))} pages/s)`)
+		);
+		const after = await redisCommands(o.redis);
+		const count = reader.counts.get("crawl");
+		const pages = count?.urls.size ?? 0;
+		const seconds = count ? (count.last - t0) / 1000 : o.timeoutMs / 1000;
+		const commands = commandsBetween(before, after);
+		const top = [...commands.byCommand.entries()].sort((a, b) => b[1] - a[1]).slice(0, 8);
+		const result: CrawlResult = {
+			crawlers: o.crawlers,
+			pages,
+			expected_pages: o.site.pages,
+			complete,
+			seconds: round(seconds, 2),
+			pages_per_s: round(pages / seconds),
+			duplicates: (count?.messages ?? 0) - pages,
+			redis_commands_per_page: round(commands.total / Math.max(1, pages), 1),
+			redis_top_commands_per_page: Object.fromEntries(top.map(([cmd, n]) => [cmd, round(n / Math.max(1, pages), 2)])),
+			kafka_bytes_per_page: Math.round((count?.bytes ?? 0) / Math.max(1, count?.messages ?? 0))
+		};
+		o.log(`  ${pages} pages in ${result.seconds} s: ${result.pages_per_s} pages/s${complete ? "" : " (INCOMPLETE)"}`);
+
+		if (o.latencySamples) result.latency = await measureLatency(o, reader, incoming);
+		return result;
+	} finally {
+		await reader?.stop().catch(() => undefined);
+		await Promise.all(nodes.map(n => n.stop()));
+	}
+}
+
+async function measureLatency(o: CrawlOptions, reader: FirehoseReader, incoming: string): Promise<LatencyResult> {
+	const samples = o.latencySamples!;
+	o.log(`  feed-to-first-page latency: ${samples} single-page crawls, one at a time, at random moments`);
+	const rnd = prng(4242);
+	const ms: number[] = [];
+	let timedOut = 0;
+	for (let i = 0; i < samples; i++) {
+		await sleep(Math.floor(rnd() * 300));
+		const k = (i * 7919) % o.site.pages;
+		const crawlid = `latency-${i}`;
+		const t = performance.now();
+		await feed(o.kafka, incoming, [{ url: pageUrl(o.site, o.port, k), appid: "bench", crawlid, maxdepth: 0, spiderid: "link" }]);
+		if (await reader.waitFor(crawlid, 1, 10_000)) ms.push(reader.counts.get(crawlid)!.first - t);
+		else timedOut++;
+		if ((i + 1) % 50 === 0) o.log(`  ${i + 1} / ${samples} (p50 so far ${round(percentile(ms, 0.5))} ms)`);
+	}
+	return {
+		samples: ms.length,
+		timed_out: timedOut,
+		p50_ms: round(percentile(ms, 0.5)),
+		p90_ms: round(percentile(ms, 0.9)),
+		p99_ms: round(percentile(ms, 0.99)),
+		min_ms: round(Math.min(...ms)),
+		max_ms: round(Math.max(...ms))
+	};
+}
+
+export const logDirFor = (base: string, prefix: string) => join(base, prefix);
