@@ -133,10 +133,13 @@ interface CrawlCount {
 	bytes: number;
 	first: number;
 	last: number;
+	/** ms from each page's record timestamp (set by the crawler when the page was parsed) to its reading here. */
+	lagMs: number[];
 }
 
 const CRAWLID = Buffer.from('"crawlid":"');
 const URL_KEY = Buffer.from('"url":"');
+const TIMESTAMP = Buffer.from('"timestamp":"');
 
 /** The string value after the last occurrence of `key` (records have sorted keys: crawlid and url follow the body). */
 function lastStringField(value: Buffer, key: Buffer): string | null {
@@ -169,11 +172,15 @@ export class FirehoseReader {
 			onMessage: async m => {
 				if (!m.value) return;
 				const now = performance.now();
+				const wall = Date.now();
 				const crawlid = lastStringField(m.value, CRAWLID) ?? "?";
 				let c = this.counts.get(crawlid);
-				if (!c) this.counts.set(crawlid, (c = { urls: new Set(), messages: 0, bytes: 0, first: now, last: now }));
+				if (!c) this.counts.set(crawlid, (c = { urls: new Set(), messages: 0, bytes: 0, first: now, last: now, lagMs: [] }));
 				c.messages++;
 				c.bytes += m.value.length;
+				// Python's isoformat in UTC without a zone, microseconds: keep the milliseconds.
+				const stamp = lastStringField(m.value, TIMESTAMP);
+				if (stamp) c.lagMs.push(wall - Date.parse(`${stamp.slice(0, 23)}Z`));
 				const url = lastStringField(m.value, URL_KEY);
 				if (url !== null && !c.urls.has(url)) {
 					c.urls.add(url);

@@ -12,7 +12,9 @@
  * at a time at random moments; each is timed from just before the feed is sent to Kafka until its page is
  * read from crawled_firehose.
  */
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import type { Redis } from "ioredis";
 import type { KafkaClient } from "../lib/kafka/client.ts";
 import { commandsBetween, CRAWLER_READY, feed, FirehoseReader, INGEST_READY, nodeEnv, redisCommands, sleep, spawnNode, type BenchNode } from "./cluster.ts";
@@ -34,6 +36,8 @@ export interface CrawlOptions {
 	log: (line: string) => void;
 	/** Node flags of the crawler processes (e.g. --cpu-prof). */
 	crawlerArgs?: string[];
+	/** Preload bench/loop-probe.ts into the crawlers: event-loop delay and CPU share during the crawl. */
+	loopProbe?: boolean;
 	/** Run the latency measurement on this cluster afterwards, with this many samples. */
 	latencySamples?: number;
 }
@@ -49,7 +53,11 @@ export interface CrawlResult {
 	redis_commands_per_page: number;
 	redis_top_commands_per_page: Record<string, number>;
 	kafka_bytes_per_page: number;
+	/** From a page's record timestamp (parsed in the crawler) to its reading from the firehose: linger, produce, broker, fetch. */
+	page_to_reader_ms: { p50: number; p99: number; max: number };
 	latency?: LatencyResult;
+	/** Per crawler process, with loopProbe: wall and CPU time during the crawl, and the event loop's delay. */
+	crawler_probes?: Array<{ wall_ms: number; cpu_ms: number; cpu_share: number; loop_delay_ms: Record<string, number> }>;
 }
 
 export interface LatencyResult {
@@ -60,6 +68,11 @@ export interface LatencyResult {
 	p99_ms: number;
 	min_ms: number;
 	max_ms: number;
+	/** The two parts of each latency: feed -> page parsed in the crawler (its record timestamp), page parsed -> read here. */
+	feed_to_parsed_ms: { p50: number; p99: number; min: number };
+	parsed_to_read_ms: { p50: number; p99: number; min: number };
+	/** Every sample, in order. */
+	samples_ms: number[];
 }
 
 export async function runCrawl(o: CrawlOptions): Promise<CrawlResult> {
@@ -70,7 +83,17 @@ export async function runCrawl(o: CrawlOptions): Promise<CrawlResult> {
 		const env = (extra: Record<string, string>) => nodeEnv(o.prefix, o.db, { CONCURRENT_REQUESTS: String(o.concurrency), ...extra });
 		o.log(`  starting 1 ingest node and ${o.crawlers} crawler node(s) (topic prefix ${o.prefix}, logs in ${o.logDir})`);
 		const starting: Array<Promise<BenchNode>> = [spawnNode(`${o.prefix}-ingest`, env({ SERVICES: "ingest" }), o.logDir, INGEST_READY)];
-		for (let i = 1; i <= o.crawlers; i++) starting.push(spawnNode(`${o.prefix}-crawler${i}`, env({ SERVICES: "crawler" }), o.logDir, CRAWLER_READY, { nodeArgs: o.crawlerArgs }));
+		const probeFile = (i: number) => join(o.logDir, `${o.prefix}-crawler${i}.probe.json`);
+		const probeArgs = o.loopProbe ? ["--import", pathToFileURL(join(import.meta.dirname, "loop-probe.ts")).href] : [];
+		for (let i = 1; i <= o.crawlers; i++)
+			starting.push(
+				spawnNode(`${o.prefix}-crawler${i}`, env({ SERVICES: "crawler", ...(o.loopProbe ? { BENCH_LOOP_PROBE_OUT: probeFile(i) } : {}) }), o.logDir, CRAWLER_READY, {
+					nodeArgs: [...(o.crawlerArgs ?? []), ...probeArgs]
+				})
+			);
+		const probe = () => {
+			if (o.loopProbe) for (const n of nodes) if (n.name.includes("-crawler")) n.child.kill("SIGUSR2");
+		};
 		const started = await Promise.allSettled(starting);
 		for (const s of started) if (s.status === "fulfilled") nodes.push(s.value);
 		const failed = started.find(s => s.status === "rejected");
@@ -89,11 +112,13 @@ export async function runCrawl(o: CrawlOptions): Promise<CrawlResult> {
 		await sleep(1500);
 
 		const before = await redisCommands(o.redis);
+		probe();
 		const t0 = performance.now();
 		await feed(o.kafka, incoming, seeds.map(url => request(url, "crawl", o.maxdepth)));
 		const complete = await reader.waitFor("crawl", o.site.pages, o.timeoutMs, 30_000, n =>
 			o.log(`  ${n} / ${o.site.pages} pages (${round(n / ((performance.now() - t0) / 1000))} pages/s)`)
 		);
+		probe();
 		const after = await redisCommands(o.redis);
 		const count = reader.counts.get("crawl");
 		const pages = count?.urls.size ?? 0;
@@ -110,11 +135,26 @@ export async function runCrawl(o: CrawlOptions): Promise<CrawlResult> {
 			duplicates: (count?.messages ?? 0) - pages,
 			redis_commands_per_page: round(commands.total / Math.max(1, pages), 1),
 			redis_top_commands_per_page: Object.fromEntries(top.map(([cmd, n]) => [cmd, round(n / Math.max(1, pages), 2)])),
-			kafka_bytes_per_page: Math.round((count?.bytes ?? 0) / Math.max(1, count?.messages ?? 0))
+			kafka_bytes_per_page: Math.round((count?.bytes ?? 0) / Math.max(1, count?.messages ?? 0)),
+			page_to_reader_ms: { p50: round(percentile(count?.lagMs ?? [], 0.5)), p99: round(percentile(count?.lagMs ?? [], 0.99)), max: round(Math.max(...(count?.lagMs ?? [0]))) }
 		};
-		o.log(`  ${pages} pages in ${result.seconds} s: ${result.pages_per_s} pages/s${complete ? "" : " (INCOMPLETE)"}`);
+		o.log(`  ${pages} pages in ${result.seconds} s: ${result.pages_per_s} pages/s${complete ? "" : " (INCOMPLETE)"}; page parsed -> read from the firehose p50 ${result.page_to_reader_ms.p50} ms, p99 ${result.page_to_reader_ms.p99} ms`);
 
 		if (o.latencySamples) result.latency = await measureLatency(o, reader, incoming);
+		await reader.stop().catch(() => undefined);
+		await Promise.all(nodes.map(n => n.stop()));
+		if (o.loopProbe) {
+			result.crawler_probes = [];
+			for (let i = 1; i <= o.crawlers; i++) {
+				try {
+					result.crawler_probes.push(JSON.parse(readFileSync(probeFile(i), "utf8")));
+				} catch {
+					// a crawler that did not exit normally wrote nothing
+				}
+			}
+			for (const p of result.crawler_probes)
+				o.log(`  crawler process during the crawl: CPU ${Math.round(p.cpu_share * 100)}% of a core, event-loop delay p50 ${p.loop_delay_ms.p50} ms, p99 ${p.loop_delay_ms.p99} ms`);
+		}
 		return result;
 	} finally {
 		await reader?.stop().catch(() => undefined);
@@ -127,6 +167,8 @@ async function measureLatency(o: CrawlOptions, reader: FirehoseReader, incoming:
 	o.log(`  feed-to-first-page latency: ${samples} single-page crawls, one at a time, at random moments`);
 	const rnd = prng(4242);
 	const ms: number[] = [];
+	const toParsed: number[] = [];
+	const toRead: number[] = [];
 	let timedOut = 0;
 	for (let i = 0; i < samples; i++) {
 		await sleep(Math.floor(rnd() * 300));
@@ -134,8 +176,14 @@ async function measureLatency(o: CrawlOptions, reader: FirehoseReader, incoming:
 		const crawlid = `latency-${i}`;
 		const t = performance.now();
 		await feed(o.kafka, incoming, [{ url: pageUrl(o.site, o.port, k), appid: "bench", crawlid, maxdepth: 0, spiderid: "link" }]);
-		if (await reader.waitFor(crawlid, 1, 10_000)) ms.push(reader.counts.get(crawlid)!.first - t);
-		else timedOut++;
+		if (await reader.waitFor(crawlid, 1, 10_000)) {
+			const c = reader.counts.get(crawlid)!;
+			ms.push(c.first - t);
+			if (c.lagMs.length) {
+				toRead.push(c.lagMs[0]!);
+				toParsed.push(c.first - t - c.lagMs[0]!);
+			}
+		} else timedOut++;
 		if ((i + 1) % 50 === 0) o.log(`  ${i + 1} / ${samples} (p50 so far ${round(percentile(ms, 0.5))} ms)`);
 	}
 	return {
@@ -145,7 +193,10 @@ async function measureLatency(o: CrawlOptions, reader: FirehoseReader, incoming:
 		p90_ms: round(percentile(ms, 0.9)),
 		p99_ms: round(percentile(ms, 0.99)),
 		min_ms: round(Math.min(...ms)),
-		max_ms: round(Math.max(...ms))
+		max_ms: round(Math.max(...ms)),
+		feed_to_parsed_ms: { p50: round(percentile(toParsed, 0.5)), p99: round(percentile(toParsed, 0.99)), min: round(Math.min(...toParsed)) },
+		parsed_to_read_ms: { p50: round(percentile(toRead, 0.5)), p99: round(percentile(toRead, 0.99)), min: round(Math.min(...toRead)) },
+		samples_ms: ms.map(x => round(x))
 	};
 }
 
