@@ -132,6 +132,8 @@ interface CrawlCount {
 	messages: number;
 	bytes: number;
 	first: number;
+	/** Date.now() of the first page read. */
+	firstWall: number;
 	last: number;
 	/** ms from each page's record timestamp (set by the crawler when the page was parsed) to its reading here. */
 	lagMs: number[];
@@ -175,7 +177,7 @@ export class FirehoseReader {
 				const wall = Date.now();
 				const crawlid = lastStringField(m.value, CRAWLID) ?? "?";
 				let c = this.counts.get(crawlid);
-				if (!c) this.counts.set(crawlid, (c = { urls: new Set(), messages: 0, bytes: 0, first: now, last: now, lagMs: [] }));
+				if (!c) this.counts.set(crawlid, (c = { urls: new Set(), messages: 0, bytes: 0, first: now, firstWall: wall, last: now, lagMs: [] }));
 				c.messages++;
 				c.bytes += m.value.length;
 				// Python's isoformat in UTC without a zone, microseconds: keep the milliseconds.

@@ -73,6 +73,44 @@ export interface LatencyResult {
 	parsed_to_read_ms: { p50: number; p99: number; min: number };
 	/** Every sample, in order. */
 	samples_ms: number[];
+	/**
+	 * From the ingest node's log ("Added crawl to Redis", millisecond timestamps): feed -> queued in Redis by
+	 * ingest, and queued -> page parsed in the crawler (the scheduler's wait, the fetch and the parse).
+	 */
+	feed_to_queued_ms?: { p50: number; p99: number; min: number };
+	queued_to_parsed_ms?: { p50: number; p99: number; min: number };
+}
+
+/** Per latency sample: wall-clock times of the feed and of the page's record timestamp. */
+interface SampleTimes {
+	crawlid: string;
+	fedAt: number;
+	parsedAt: number | null;
+}
+
+const spread = (values: number[]) => ({ p50: round(percentile(values, 0.5)), p99: round(percentile(values, 0.99)), min: round(Math.min(...values)) });
+
+/** Split latencies at the moment ingest queued each request, read from the ingest node's log. */
+function splitAtIngest(latency: LatencyResult, times: SampleTimes[], ingestLog: string): void {
+	let text: string;
+	try {
+		text = readFileSync(ingestLog, "utf8");
+	} catch {
+		return;
+	}
+	const queuedAt = new Map<string, number>();
+	for (const m of text.matchAll(/^(\S+) INFO .*Added crawl to Redis .*"crawlid":"(latency-\d+)"/gm)) queuedAt.set(m[2]!, Date.parse(m[1]!));
+	const toQueued: number[] = [];
+	const toParsed: number[] = [];
+	for (const t of times) {
+		const q = queuedAt.get(t.crawlid);
+		if (q === undefined || t.parsedAt === null) continue;
+		toQueued.push(q - t.fedAt);
+		toParsed.push(t.parsedAt - q);
+	}
+	if (!toQueued.length) return;
+	latency.feed_to_queued_ms = spread(toQueued);
+	latency.queued_to_parsed_ms = spread(toParsed);
 }
 
 export async function runCrawl(o: CrawlOptions): Promise<CrawlResult> {
@@ -140,9 +178,16 @@ export async function runCrawl(o: CrawlOptions): Promise<CrawlResult> {
 		};
 		o.log(`  ${pages} pages in ${result.seconds} s: ${result.pages_per_s} pages/s${complete ? "" : " (INCOMPLETE)"}; page parsed -> read from the firehose p50 ${result.page_to_reader_ms.p50} ms, p99 ${result.page_to_reader_ms.p99} ms`);
 
-		if (o.latencySamples) result.latency = await measureLatency(o, reader, incoming);
+		const times: SampleTimes[] = [];
+		if (o.latencySamples) result.latency = await measureLatency(o, reader, incoming, times);
 		await reader.stop().catch(() => undefined);
 		await Promise.all(nodes.map(n => n.stop()));
+		if (result.latency) {
+			splitAtIngest(result.latency, times, nodes[0]!.log);
+			const l = result.latency;
+			if (l.feed_to_queued_ms && l.queued_to_parsed_ms)
+				o.log(`  latency parts (p50 / min): feed -> queued by ingest ${l.feed_to_queued_ms.p50} / ${l.feed_to_queued_ms.min} ms, queued -> page parsed ${l.queued_to_parsed_ms.p50} / ${l.queued_to_parsed_ms.min} ms, parsed -> read ${l.parsed_to_read_ms.p50} / ${l.parsed_to_read_ms.min} ms`);
+		}
 		if (o.loopProbe) {
 			result.crawler_probes = [];
 			for (let i = 1; i <= o.crawlers; i++) {
@@ -162,7 +207,7 @@ export async function runCrawl(o: CrawlOptions): Promise<CrawlResult> {
 	}
 }
 
-async function measureLatency(o: CrawlOptions, reader: FirehoseReader, incoming: string): Promise<LatencyResult> {
+async function measureLatency(o: CrawlOptions, reader: FirehoseReader, incoming: string, times: SampleTimes[]): Promise<LatencyResult> {
 	const samples = o.latencySamples!;
 	o.log(`  feed-to-first-page latency: ${samples} single-page crawls, one at a time, at random moments`);
 	const rnd = prng(4242);
@@ -171,10 +216,13 @@ async function measureLatency(o: CrawlOptions, reader: FirehoseReader, incoming:
 	const toRead: number[] = [];
 	let timedOut = 0;
 	for (let i = 0; i < samples; i++) {
-		await sleep(Math.floor(rnd() * 300));
+		// Gaps spanning two of the scheduler's 0.5 s empty-queue rechecks, so a feed lands at any phase of its polling
+		// (a shorter gap right after the previous page would keep it in step with the pop that served it).
+		await sleep(Math.floor(rnd() * 1000));
 		const k = (i * 7919) % o.site.pages;
 		const crawlid = `latency-${i}`;
 		const t = performance.now();
+		const fedAt = Date.now();
 		await feed(o.kafka, incoming, [{ url: pageUrl(o.site, o.port, k), appid: "bench", crawlid, maxdepth: 0, spiderid: "link" }]);
 		if (await reader.waitFor(crawlid, 1, 10_000)) {
 			const c = reader.counts.get(crawlid)!;
@@ -183,6 +231,7 @@ async function measureLatency(o: CrawlOptions, reader: FirehoseReader, incoming:
 				toRead.push(c.lagMs[0]!);
 				toParsed.push(c.first - t - c.lagMs[0]!);
 			}
+			times.push({ crawlid, fedAt, parsedAt: c.lagMs.length ? c.firstWall - c.lagMs[0]! : null });
 		} else timedOut++;
 		if ((i + 1) % 50 === 0) o.log(`  ${i + 1} / ${samples} (p50 so far ${round(percentile(ms, 0.5))} ms)`);
 	}
@@ -194,8 +243,8 @@ async function measureLatency(o: CrawlOptions, reader: FirehoseReader, incoming:
 		p99_ms: round(percentile(ms, 0.99)),
 		min_ms: round(Math.min(...ms)),
 		max_ms: round(Math.max(...ms)),
-		feed_to_parsed_ms: { p50: round(percentile(toParsed, 0.5)), p99: round(percentile(toParsed, 0.99)), min: round(Math.min(...toParsed)) },
-		parsed_to_read_ms: { p50: round(percentile(toRead, 0.5)), p99: round(percentile(toRead, 0.99)), min: round(Math.min(...toRead)) },
+		feed_to_parsed_ms: spread(toParsed),
+		parsed_to_read_ms: spread(toRead),
 		samples_ms: ms.map(x => round(x))
 	};
 }
