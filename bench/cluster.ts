@@ -1,0 +1,251 @@
+/**
+ * What the cluster benchmarks share: cluster node processes (`node bin/node.ts --no-repl`, one per node,
+ * logging to a file), the Kafka client and Redis connection of the benchmark itself, and a reader of the
+ * crawled firehose that counts pages per crawlid as they come out.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { createWriteStream, mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { Redis } from "ioredis";
+import { loadSettings, type Settings } from "../config/index.ts";
+import { KafkaClient, type KafkaConsumerHandle, type KafkaLog } from "../lib/kafka/client.ts";
+import { redisOptions } from "../lib/redis/client.ts";
+import { commandDelta, parseCommandStats } from "./stats.ts";
+
+export const ROOT = resolve(import.meta.dirname, "..");
+export const sleep = (ms: number) => new Promise<void>(r => setTimeout(r, ms));
+
+const quiet: KafkaLog = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };
+
+/** Every node process still running, so an interrupted benchmark leaves none behind. */
+const living = new Set<ChildProcess>();
+export function killAll(): void {
+	for (const child of living) child.kill("SIGKILL");
+}
+
+export interface BenchNode {
+	name: string;
+	child: ChildProcess;
+	log: string;
+	stop(): Promise<void>;
+}
+
+/** The environment of a node of one measurement: its own topics, ZooKeeper path and (shared) Redis db. */
+export function nodeEnv(prefix: string, db: number, extra: Record<string, string>): NodeJS.ProcessEnv {
+	const env: NodeJS.ProcessEnv = { ...process.env };
+	delete env.NODE_ENV;
+	delete env.TRANSPORTER; // no transporter: every node is its own cluster of one, sharing Redis and Kafka
+	return {
+		...env,
+		REDIS_DB: String(db),
+		KAFKA_TOPIC_PREFIX: prefix,
+		KAFKA_INCOMING_TOPIC: `${prefix}.incoming`,
+		KAFKA_GROUP: `${prefix}-group`,
+		ZOOKEEPER_ASSIGN_PATH: `/${prefix}/crawler/`,
+		SPIDERS: "link",
+		// The throttle opened wide: far more hits per window than the site can serve.
+		QUEUE_HITS: "1000000",
+		QUEUE_WINDOW: "1",
+		QUEUE_MODERATED: "false",
+		SCHEDULER_IP_ENABLED: "false",
+		SCHEDULER_QUEUE_REFRESH: "1",
+		STATS_DUMP: "0",
+		LOG_LEVEL: "INFO",
+		...extra
+	};
+}
+
+/**
+ * Start `node bin/node.ts --no-repl` with `env`; resolves once its log shows `ready` (rejects after
+ * timeoutMs or when it exits first). stdout and stderr go to `<logDir>/<name>.log`.
+ */
+export async function spawnNode(name: string, env: NodeJS.ProcessEnv, logDir: string, ready: RegExp, opts: { timeoutMs?: number; nodeArgs?: string[] } = {}): Promise<BenchNode> {
+	mkdirSync(logDir, { recursive: true });
+	const log = join(logDir, `${name}.log`);
+	const out = createWriteStream(log);
+	const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), "bin/node.ts", "--no-repl"], { cwd: ROOT, env: { ...env, NODE_ID: name }, stdio: ["ignore", "pipe", "pipe"] });
+	living.add(child);
+	child.once("exit", () => living.delete(child));
+	child.stdout!.pipe(out, { end: false });
+	child.stderr!.pipe(out, { end: false });
+	const node: BenchNode = {
+		name,
+		child,
+		log,
+		async stop() {
+			if (child.exitCode === null && child.signalCode === null) {
+				const exited = new Promise<void>(r => child.once("exit", () => r()));
+				child.kill("SIGTERM");
+				const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
+				await exited;
+				clearTimeout(timer);
+			}
+			out.end();
+		}
+	};
+	await new Promise<void>((resolvePromise, reject) => {
+		let seen = "";
+		const onData = (chunk: Buffer) => {
+			seen = (seen + chunk.toString("utf8")).slice(-4096);
+			if (ready.test(seen)) done();
+		};
+		const onExit = (code: number | null) => done(new Error(`node ${name} exited (code ${code}) before it was ready; see ${log}`));
+		const timer = setTimeout(() => done(new Error(`node ${name} not ready after ${(opts.timeoutMs ?? 60_000) / 1000} s; see ${log}`)), opts.timeoutMs ?? 60_000);
+		function done(err?: Error) {
+			clearTimeout(timer);
+			child.stdout!.off("data", onData);
+			child.off("exit", onExit);
+			if (err) reject(err);
+			else resolvePromise();
+		}
+		child.stdout!.on("data", onData);
+		child.once("exit", onExit);
+	});
+	return node;
+}
+
+export const CRAWLER_READY = /\/crawler\] Crawling/;
+export const INGEST_READY = /Consuming API requests/;
+
+/** The benchmark's own settings, Kafka client and Redis connection (database `db`). */
+export function benchClients(db: number): { settings: Settings; kafka: KafkaClient; redis: Redis } {
+	const settings = loadSettings({ localFile: false, overrides: { REDIS_DB: db, KAFKA_PRODUCER_BATCH_LINGER_MS: 0 } });
+	const kafka = new KafkaClient(settings, "bench", quiet);
+	const redis = new Redis(redisOptions(settings, "bench"));
+	return { settings, kafka, redis };
+}
+
+/** Redis commands processed so far, in total and per command. */
+export async function redisCommands(redis: Redis): Promise<{ total: number; byCommand: Map<string, number> }> {
+	const stats = await redis.info("stats");
+	const total = Number(/total_commands_processed:(\d+)/.exec(stats)?.[1] ?? 0);
+	return { total, byCommand: parseCommandStats(await redis.info("commandstats")) };
+}
+
+export function commandsBetween(before: { total: number; byCommand: Map<string, number> }, after: { total: number; byCommand: Map<string, number> }) {
+	// Minus the two INFO calls of the first reading itself.
+	return { total: after.total - before.total - 2, byCommand: commandDelta(before.byCommand, after.byCommand) };
+}
+
+interface CrawlCount {
+	urls: Set<string>;
+	messages: number;
+	bytes: number;
+	first: number;
+	/** Date.now() of the first page read. */
+	firstWall: number;
+	last: number;
+	/** ms from each page's record timestamp (set by the crawler when the page was parsed) to its reading here. */
+	lagMs: number[];
+}
+
+const CRAWLID = Buffer.from('"crawlid":"');
+const URL_KEY = Buffer.from('"url":"');
+const TIMESTAMP = Buffer.from('"timestamp":"');
+
+/** The string value after the last occurrence of `key` (records have sorted keys: crawlid and url follow the body). */
+function lastStringField(value: Buffer, key: Buffer): string | null {
+	const at = value.lastIndexOf(key);
+	if (at < 0) return null;
+	const start = at + key.length;
+	const end = value.indexOf(0x22, start);
+	return end < 0 ? null : value.toString("utf8", start, end);
+}
+
+/** Reads a crawled_firehose topic from its beginning and counts pages per crawlid. */
+export class FirehoseReader {
+	readonly counts = new Map<string, CrawlCount>();
+	private handle: KafkaConsumerHandle | null = null;
+	private waiters = new Set<() => void>();
+
+	private readonly kafka: KafkaClient;
+	readonly topic: string;
+
+	constructor(kafka: KafkaClient, topic: string) {
+		this.kafka = kafka;
+		this.topic = topic;
+	}
+
+	async start(): Promise<void> {
+		this.handle = await this.kafka.consume({
+			groupId: `${this.topic}-reader-${process.pid}`,
+			topics: [this.topic],
+			fromBeginning: true,
+			onMessage: async m => {
+				if (!m.value) return;
+				const now = performance.now();
+				const wall = Date.now();
+				const crawlid = lastStringField(m.value, CRAWLID) ?? "?";
+				let c = this.counts.get(crawlid);
+				if (!c) this.counts.set(crawlid, (c = { urls: new Set(), messages: 0, bytes: 0, first: now, firstWall: wall, last: now, lagMs: [] }));
+				c.messages++;
+				c.bytes += m.value.length;
+				// Python's isoformat in UTC without a zone, microseconds: keep the milliseconds.
+				const stamp = lastStringField(m.value, TIMESTAMP);
+				if (stamp) c.lagMs.push(wall - Date.parse(`${stamp.slice(0, 23)}Z`));
+				const url = lastStringField(m.value, URL_KEY);
+				if (url !== null && !c.urls.has(url)) {
+					c.urls.add(url);
+					c.last = now;
+				}
+				for (const w of [...this.waiters]) w();
+			}
+		});
+	}
+
+	pages(crawlid: string): number {
+		return this.counts.get(crawlid)?.urls.size ?? 0;
+	}
+
+	/**
+	 * Wait until `crawlid` has `pages` distinct pages, at most timeoutMs, and at most stallMs without a new
+	 * page. Resolves with whether the count was reached.
+	 */
+	async waitFor(crawlid: string, pages: number, timeoutMs: number, stallMs = timeoutMs, onProgress?: (n: number) => void): Promise<boolean> {
+		const end = performance.now() + timeoutMs;
+		let lastCount = this.pages(crawlid);
+		let lastChange = performance.now();
+		let lastReport = performance.now();
+		while (this.pages(crawlid) < pages) {
+			const now = performance.now();
+			if (now >= end || now - lastChange >= stallMs) return false;
+			await new Promise<void>(r => {
+				const wake = () => {
+					this.waiters.delete(wake);
+					clearTimeout(timer);
+					r();
+				};
+				const timer = setTimeout(wake, Math.min(250, end - now));
+				this.waiters.add(wake);
+			});
+			const n = this.pages(crawlid);
+			if (n !== lastCount) {
+				lastCount = n;
+				lastChange = performance.now();
+			}
+			if (onProgress && performance.now() - lastReport > 2000) {
+				lastReport = performance.now();
+				onProgress(n);
+			}
+		}
+		return true;
+	}
+
+	async stop(): Promise<void> {
+		await this.handle?.stop();
+		this.handle = null;
+	}
+}
+
+export interface CrawlRequest {
+	url: string;
+	appid: string;
+	crawlid: string;
+	maxdepth: number;
+	spiderid: string;
+}
+
+/** Produce requests to the incoming topic (one Kafka request per batch of `batch`). */
+export async function feed(kafka: KafkaClient, topic: string, requests: object[], batch = 500): Promise<void> {
+	for (let i = 0; i < requests.length; i += batch) await kafka.send(topic, requests.slice(i, i + batch).map(r => ({ value: JSON.stringify(r) })));
+}

@@ -1,0 +1,252 @@
+/**
+ * Crawl throughput and feed-to-first-page latency of the cluster on the generated site.
+ *
+ * A measurement starts one ingest node and `crawlers` crawler nodes (own processes, own topic prefix,
+ * Redis db `db` flushed first), warms them up (one maxdepth-0 crawl of every host's seed, so every crawler
+ * knows every domain queue and the robots.txt cache is filled, as on a cluster that has been running), then
+ * feeds the seeds of the whole site and counts distinct pages on crawled_firehose until all of them are
+ * there: pages/s from the first feed to the last page. Around the crawl: Redis commands (INFO) and Kafka
+ * bytes (sizes of the firehose messages read back) per page.
+ *
+ * Latency, on the same warm cluster afterwards: many single-page crawls (maxdepth 0, a crawlid each) fed one
+ * at a time at random moments; each is timed from just before the feed is sent to Kafka until its page is
+ * read from crawled_firehose.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import type { Redis } from "ioredis";
+import type { KafkaClient } from "../lib/kafka/client.ts";
+import { commandsBetween, CRAWLER_READY, feed, FirehoseReader, INGEST_READY, nodeEnv, redisCommands, sleep, spawnNode, type BenchNode } from "./cluster.ts";
+import { pageUrl, prng, seedUrls, type SiteSpec } from "./site.ts";
+import { percentile, round } from "./stats.ts";
+
+export interface CrawlOptions {
+	crawlers: number;
+	site: SiteSpec;
+	port: number;
+	maxdepth: number;
+	concurrency: number;
+	db: number;
+	prefix: string;
+	logDir: string;
+	timeoutMs: number;
+	kafka: KafkaClient;
+	redis: Redis;
+	log: (line: string) => void;
+	/** Node flags of the crawler processes (e.g. --cpu-prof). */
+	crawlerArgs?: string[];
+	/** Preload bench/loop-probe.ts into the crawlers: event-loop delay and CPU share during the crawl. */
+	loopProbe?: boolean;
+	/** Run the latency measurement on this cluster afterwards, with this many samples. */
+	latencySamples?: number;
+}
+
+export interface CrawlResult {
+	crawlers: number;
+	pages: number;
+	expected_pages: number;
+	complete: boolean;
+	seconds: number;
+	pages_per_s: number;
+	duplicates: number;
+	redis_commands_per_page: number;
+	redis_top_commands_per_page: Record<string, number>;
+	kafka_bytes_per_page: number;
+	/** From a page's record timestamp (parsed in the crawler) to its reading from the firehose: linger, produce, broker, fetch. */
+	page_to_reader_ms: { p50: number; p99: number; max: number };
+	latency?: LatencyResult;
+	/** Per crawler process, with loopProbe: wall and CPU time during the crawl, and the event loop's delay. */
+	crawler_probes?: Array<{ wall_ms: number; cpu_ms: number; cpu_share: number; loop_delay_ms: Record<string, number> }>;
+}
+
+export interface LatencyResult {
+	samples: number;
+	timed_out: number;
+	p50_ms: number;
+	p90_ms: number;
+	p99_ms: number;
+	min_ms: number;
+	max_ms: number;
+	/** The two parts of each latency: feed -> page parsed in the crawler (its record timestamp), page parsed -> read here. */
+	feed_to_parsed_ms: { p50: number; p99: number; min: number };
+	parsed_to_read_ms: { p50: number; p99: number; min: number };
+	/** Every sample, in order. */
+	samples_ms: number[];
+	/**
+	 * From the ingest node's log ("Added crawl to Redis", millisecond timestamps): feed -> queued in Redis by
+	 * ingest, and queued -> page parsed in the crawler (the scheduler's wait, the fetch and the parse).
+	 */
+	feed_to_queued_ms?: { p50: number; p99: number; min: number };
+	queued_to_parsed_ms?: { p50: number; p99: number; min: number };
+}
+
+/** Per latency sample: wall-clock times of the feed and of the page's record timestamp. */
+interface SampleTimes {
+	crawlid: string;
+	fedAt: number;
+	parsedAt: number | null;
+}
+
+const spread = (values: number[]) => ({ p50: round(percentile(values, 0.5)), p99: round(percentile(values, 0.99)), min: round(Math.min(...values)) });
+
+/** Split latencies at the moment ingest queued each request, read from the ingest node's log. */
+function splitAtIngest(latency: LatencyResult, times: SampleTimes[], ingestLog: string): void {
+	let text: string;
+	try {
+		text = readFileSync(ingestLog, "utf8");
+	} catch {
+		return;
+	}
+	const queuedAt = new Map<string, number>();
+	for (const m of text.matchAll(/^(\S+) INFO .*Added crawl to Redis .*"crawlid":"(latency-\d+)"/gm)) queuedAt.set(m[2]!, Date.parse(m[1]!));
+	const toQueued: number[] = [];
+	const toParsed: number[] = [];
+	for (const t of times) {
+		const q = queuedAt.get(t.crawlid);
+		if (q === undefined || t.parsedAt === null) continue;
+		toQueued.push(q - t.fedAt);
+		toParsed.push(t.parsedAt - q);
+	}
+	if (!toQueued.length) return;
+	latency.feed_to_queued_ms = spread(toQueued);
+	latency.queued_to_parsed_ms = spread(toParsed);
+}
+
+export async function runCrawl(o: CrawlOptions): Promise<CrawlResult> {
+	const nodes: BenchNode[] = [];
+	let reader: FirehoseReader | null = null;
+	try {
+		await o.redis.flushdb();
+		const env = (extra: Record<string, string>) => nodeEnv(o.prefix, o.db, { CONCURRENT_REQUESTS: String(o.concurrency), ...extra });
+		o.log(`  starting 1 ingest node and ${o.crawlers} crawler node(s) (topic prefix ${o.prefix}, logs in ${o.logDir})`);
+		const starting: Array<Promise<BenchNode>> = [spawnNode(`${o.prefix}-ingest`, env({ SERVICES: "ingest" }), o.logDir, INGEST_READY)];
+		const probeFile = (i: number) => join(o.logDir, `${o.prefix}-crawler${i}.probe.json`);
+		const probeArgs = o.loopProbe ? ["--import", pathToFileURL(join(import.meta.dirname, "loop-probe.ts")).href] : [];
+		for (let i = 1; i <= o.crawlers; i++)
+			starting.push(
+				spawnNode(`${o.prefix}-crawler${i}`, env({ SERVICES: "crawler", ...(o.loopProbe ? { BENCH_LOOP_PROBE_OUT: probeFile(i) } : {}) }), o.logDir, CRAWLER_READY, {
+					nodeArgs: [...(o.crawlerArgs ?? []), ...probeArgs]
+				})
+			);
+		const probe = () => {
+			if (o.loopProbe) for (const n of nodes) if (n.name.includes("-crawler")) n.child.kill("SIGUSR2");
+		};
+		const started = await Promise.allSettled(starting);
+		for (const s of started) if (s.status === "fulfilled") nodes.push(s.value);
+		const failed = started.find(s => s.status === "rejected");
+		if (failed) throw (failed as PromiseRejectedResult).reason;
+
+		const incoming = `${o.prefix}.incoming`;
+		reader = new FirehoseReader(o.kafka, `${o.prefix}.crawled_firehose`);
+		await reader.start();
+		const seeds = seedUrls(o.site, o.port);
+		const request = (url: string, crawlid: string, maxdepth: number) => ({ url, appid: "bench", crawlid, maxdepth, spiderid: "link" });
+
+		o.log("  warming up (one page per host)");
+		await feed(o.kafka, incoming, seeds.map(url => request(url, "warmup", 0)));
+		if (!(await reader.waitFor("warmup", seeds.length, 60_000))) throw new Error(`warm-up: ${reader.pages("warmup")} of ${seeds.length} pages after 60 s; see ${o.logDir}`);
+		// Every crawler has read the queue registry (SCHEDULER_QUEUE_REFRESH=1) since.
+		await sleep(1500);
+
+		const before = await redisCommands(o.redis);
+		probe();
+		const t0 = performance.now();
+		await feed(o.kafka, incoming, seeds.map(url => request(url, "crawl", o.maxdepth)));
+		const complete = await reader.waitFor("crawl", o.site.pages, o.timeoutMs, 30_000, n =>
+			o.log(`  ${n} / ${o.site.pages} pages (${round(n / ((performance.now() - t0) / 1000))} pages/s)`)
+		);
+		probe();
+		const after = await redisCommands(o.redis);
+		const count = reader.counts.get("crawl");
+		const pages = count?.urls.size ?? 0;
+		const seconds = count ? (count.last - t0) / 1000 : o.timeoutMs / 1000;
+		const commands = commandsBetween(before, after);
+		const top = [...commands.byCommand.entries()].sort((a, b) => b[1] - a[1]).slice(0, 8);
+		const result: CrawlResult = {
+			crawlers: o.crawlers,
+			pages,
+			expected_pages: o.site.pages,
+			complete,
+			seconds: round(seconds, 2),
+			pages_per_s: round(pages / seconds),
+			duplicates: (count?.messages ?? 0) - pages,
+			redis_commands_per_page: round(commands.total / Math.max(1, pages), 1),
+			redis_top_commands_per_page: Object.fromEntries(top.map(([cmd, n]) => [cmd, round(n / Math.max(1, pages), 2)])),
+			kafka_bytes_per_page: Math.round((count?.bytes ?? 0) / Math.max(1, count?.messages ?? 0)),
+			page_to_reader_ms: { p50: round(percentile(count?.lagMs ?? [], 0.5)), p99: round(percentile(count?.lagMs ?? [], 0.99)), max: round(Math.max(...(count?.lagMs ?? [0]))) }
+		};
+		o.log(`  ${pages} pages in ${result.seconds} s: ${result.pages_per_s} pages/s${complete ? "" : " (INCOMPLETE)"}; page parsed -> read from the firehose p50 ${result.page_to_reader_ms.p50} ms, p99 ${result.page_to_reader_ms.p99} ms`);
+
+		const times: SampleTimes[] = [];
+		if (o.latencySamples) result.latency = await measureLatency(o, reader, incoming, times);
+		await reader.stop().catch(() => undefined);
+		await Promise.all(nodes.map(n => n.stop()));
+		if (result.latency) {
+			splitAtIngest(result.latency, times, nodes[0]!.log);
+			const l = result.latency;
+			if (l.feed_to_queued_ms && l.queued_to_parsed_ms)
+				o.log(`  latency parts (p50 / min): feed -> queued by ingest ${l.feed_to_queued_ms.p50} / ${l.feed_to_queued_ms.min} ms, queued -> page parsed ${l.queued_to_parsed_ms.p50} / ${l.queued_to_parsed_ms.min} ms, parsed -> read ${l.parsed_to_read_ms.p50} / ${l.parsed_to_read_ms.min} ms`);
+		}
+		if (o.loopProbe) {
+			result.crawler_probes = [];
+			for (let i = 1; i <= o.crawlers; i++) {
+				try {
+					result.crawler_probes.push(JSON.parse(readFileSync(probeFile(i), "utf8")));
+				} catch {
+					// a crawler that did not exit normally wrote nothing
+				}
+			}
+			for (const p of result.crawler_probes)
+				o.log(`  crawler process during the crawl: CPU ${Math.round(p.cpu_share * 100)}% of a core, event-loop delay p50 ${p.loop_delay_ms.p50} ms, p99 ${p.loop_delay_ms.p99} ms`);
+		}
+		return result;
+	} finally {
+		await reader?.stop().catch(() => undefined);
+		await Promise.all(nodes.map(n => n.stop()));
+	}
+}
+
+async function measureLatency(o: CrawlOptions, reader: FirehoseReader, incoming: string, times: SampleTimes[]): Promise<LatencyResult> {
+	const samples = o.latencySamples!;
+	o.log(`  feed-to-first-page latency: ${samples} single-page crawls, one at a time, at random moments`);
+	const rnd = prng(4242);
+	const ms: number[] = [];
+	const toParsed: number[] = [];
+	const toRead: number[] = [];
+	let timedOut = 0;
+	for (let i = 0; i < samples; i++) {
+		// Gaps spanning two of the scheduler's 0.5 s empty-queue rechecks, so a feed lands at any phase of its polling
+		// (a shorter gap right after the previous page would keep it in step with the pop that served it).
+		await sleep(Math.floor(rnd() * 1000));
+		const k = (i * 7919) % o.site.pages;
+		const crawlid = `latency-${i}`;
+		const t = performance.now();
+		const fedAt = Date.now();
+		await feed(o.kafka, incoming, [{ url: pageUrl(o.site, o.port, k), appid: "bench", crawlid, maxdepth: 0, spiderid: "link" }]);
+		if (await reader.waitFor(crawlid, 1, 10_000)) {
+			const c = reader.counts.get(crawlid)!;
+			ms.push(c.first - t);
+			if (c.lagMs.length) {
+				toRead.push(c.lagMs[0]!);
+				toParsed.push(c.first - t - c.lagMs[0]!);
+			}
+			times.push({ crawlid, fedAt, parsedAt: c.lagMs.length ? c.firstWall - c.lagMs[0]! : null });
+		} else timedOut++;
+		if ((i + 1) % 50 === 0) o.log(`  ${i + 1} / ${samples} (p50 so far ${round(percentile(ms, 0.5))} ms)`);
+	}
+	return {
+		samples: ms.length,
+		timed_out: timedOut,
+		p50_ms: round(percentile(ms, 0.5)),
+		p90_ms: round(percentile(ms, 0.9)),
+		p99_ms: round(percentile(ms, 0.99)),
+		min_ms: round(Math.min(...ms)),
+		max_ms: round(Math.max(...ms)),
+		feed_to_parsed_ms: spread(toParsed),
+		parsed_to_read_ms: spread(toRead),
+		samples_ms: ms.map(x => round(x))
+	};
+}
+
+export const logDirFor = (base: string, prefix: string) => join(base, prefix);

@@ -1,0 +1,34 @@
+/** Percentiles, ratios and Redis commandstats parsing of the benchmark (bench/stats.ts). */
+import { commandDelta, parseCommandStats, percentile, ratio } from "../../../bench/stats.ts";
+
+describe("bench stats", () => {
+	it("computes nearest-rank percentiles whatever the input order", () => {
+		const values = Array.from({ length: 100 }, (_, i) => 100 - i); // 100 .. 1
+		expect(percentile(values, 0.5)).toBe(50);
+		expect(percentile(values, 0.99)).toBe(99);
+		expect(percentile(values, 1)).toBe(100);
+		expect(percentile(values, 0)).toBe(1);
+		expect(percentile([7], 0.99)).toBe(7);
+		expect(percentile([3, 1, 2], 0.5)).toBe(2);
+		expect(percentile([], 0.5)).toBeNaN();
+		expect(values[0]).toBe(100); // not sorted in place
+	});
+
+	it("gives ratios rounded to 2 digits, null when a side is missing or zero", () => {
+		expect(ratio(70, 100)).toBe(0.7);
+		expect(ratio(1, 3)).toBe(0.33);
+		expect(ratio(null, 3)).toBeNull();
+		expect(ratio(3, undefined)).toBeNull();
+		expect(ratio(3, 0)).toBeNull();
+	});
+
+	it("parses INFO commandstats and subtracts two readings", () => {
+		const before = parseCommandStats("# Commandstats\r\ncmdstat_get:calls=5,usec=10,usec_per_call=2.00\r\ncmdstat_evalsha:calls=2,usec=1\r\n");
+		const after = parseCommandStats("# Commandstats\r\ncmdstat_get:calls=5,usec=10\r\ncmdstat_evalsha:calls=12,usec=1\r\ncmdstat_zadd:calls=3,usec=1\r\n");
+		expect(before.get("evalsha")).toBe(2);
+		expect([...commandDelta(before, after)]).toEqual([
+			["evalsha", 10],
+			["zadd", 3]
+		]);
+	});
+});
