@@ -23,7 +23,7 @@ import type { Spider } from "../lib/crawl/spiders/spider.ts";
 import { isRetryable } from "../lib/errors.ts";
 import { ClusterMetrics, type BacklogEntry } from "../lib/metrics/index.ts";
 import { crawlDump, queueDump } from "../lib/stats/dump.ts";
-import { Frontier, type EnqueueItem, type FrontierRequest } from "../lib/frontier/frontier.ts";
+import { Frontier, type EnqueueItem, type FrontierRequest, type Popped } from "../lib/frontier/frontier.ts";
 import { dupefilterKey, parseQueueKey, registeredDomain, throttleKey } from "../lib/frontier/keys.ts";
 import { batch, closeRedis, type RedisClient } from "../lib/redis/client.ts";
 import { KafkaMixin, type KafkaMixinThis } from "../mixins/kafka.mixin.ts";
@@ -91,6 +91,7 @@ interface CrawlerMethods {
 	refreshIp(): Promise<void>;
 	schedule(): Promise<void>;
 	tryPop(now: number): Promise<boolean>;
+	startCrawl(popped: Popped): void;
 	crawl(request: FrontierRequest, lease: string): Promise<void>;
 	handleResult(request: FrontierRequest, result: FetchResult, spider: Spider): Promise<void>;
 	retryOrGiveUp(request: FrontierRequest, reason: string, status: number | null): Promise<boolean>;
@@ -308,46 +309,58 @@ const CrawlerService: ServiceSchema<ServiceSettingSchema, CrawlerMethods, Crawle
 				}
 			});
 			candidates.sort((a, b) => a.score - b.score);
-			for (const { q } of candidates) {
+			let free = s.CONCURRENT_REQUESTS - c.inFlight.size;
+			let started = 0;
+			for (const [index, { q }] of candidates.entries()) {
+				if (free <= 0) break;
 				const throttle = this.throttleFor(q);
 				if (throttle.limit <= 0) {
 					q.nextAt = now + 1;
 					continue;
 				}
-				// The time of the pop itself, not of the pass: heads() may have waited for Redis to come back, and a
-				// stale time would date the throttle hit and the lease in the past (the lease reaped at once: a duplicate).
-				const r = await c.frontier.pop(q.spiderid, q.domain, throttle, s.REQUEST_LEASE_TIMEOUT, Date.now() / 1000);
+				// The free slots are shared by the queues left, best first, so one domain does not take them all;
+				// one script call pops a queue's share. The time of the pop itself, not of the pass: heads() may have
+				// waited for Redis to come back, and a stale time would date the throttle hit and the lease in the
+				// past (the lease reaped at once: a duplicate).
+				const share = Math.ceil(free / (candidates.length - index));
+				const r = await c.frontier.popMany(q.spiderid, q.domain, throttle, s.REQUEST_LEASE_TIMEOUT, share, Date.now() / 1000);
 				q.empty = r.kind === "empty";
 				if (r.kind === "empty") q.nextAt = now + EMPTY_RECHECK_S;
 				else if (r.kind === "throttled") {
 					q.nextAt = r.retryAt;
 					c.counts.throttled++;
 					c.metrics.throttled(q.spiderid, r.retryAt - now);
-				}
-				else {
+				} else {
 					q.lastUsed = now;
-					const task = this.crawl(r.request, r.lease).catch(async (err: Error) => {
-						if (isRetryable(err)) {
-							// Redis or Kafka away: the lease stays, the request returns to its queue after REQUEST_LEASE_TIMEOUT.
-							this.logger.warn("Crawl interrupted; the request returns to its queue when its lease expires", { url: r.request.url, error: err.message });
-							return;
-						}
-						// Anything else would fail again: give the request up instead of looping on it.
-						this.giveUp(r.request);
-						this.logger.error("Crawl failed, request given up", { url: r.request.url, crawlid: r.request.crawlid, error: err.message });
-						await c.frontier.ack(r.request.spiderid, r.lease).catch(() => undefined);
-					});
-					c.inFlight.add(task);
-					c.leases.set(task, { spiderid: r.request.spiderid, lease: r.lease });
-					void task.finally(() => {
-						c.inFlight.delete(task);
-						c.leases.delete(task);
-						c.wake?.();
-					});
-					return true;
+					for (const popped of r.items) this.startCrawl(popped);
+					free -= r.items.length;
+					started += r.items.length;
 				}
 			}
-			return false;
+			return started > 0;
+		},
+
+		/** Crawl a popped request in the background, in flight until it ends (its lease kept for stop). */
+		startCrawl({ request, lease }) {
+			const c = this.crawler;
+			const task = this.crawl(request, lease).catch(async (err: Error) => {
+				if (isRetryable(err)) {
+					// Redis or Kafka away: the lease stays, the request returns to its queue after REQUEST_LEASE_TIMEOUT.
+					this.logger.warn("Crawl interrupted; the request returns to its queue when its lease expires", { url: request.url, error: err.message });
+					return;
+				}
+				// Anything else would fail again: give the request up instead of looping on it.
+				this.giveUp(request);
+				this.logger.error("Crawl failed, request given up", { url: request.url, crawlid: request.crawlid, error: err.message });
+				await c.frontier.ack(request.spiderid, lease).catch(() => undefined);
+			});
+			c.inFlight.add(task);
+			c.leases.set(task, { spiderid: request.spiderid, lease });
+			void task.finally(() => {
+				c.inFlight.delete(task);
+				c.leases.delete(task);
+				c.wake?.();
+			});
 		},
 
 		async crawl(request, lease) {

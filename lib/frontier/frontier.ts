@@ -72,10 +72,16 @@ export interface ThrottleSpec {
 	moderated: boolean;
 }
 
-export type PopResult =
-	| { kind: "empty" }
-	| { kind: "throttled"; retryAt: number }
-	| { kind: "popped"; request: FrontierRequest; member: string; score: number; lease: string };
+/** A request handed out by the frontier, under a lease until acknowledged. */
+export interface Popped {
+	request: FrontierRequest;
+	member: string;
+	score: number;
+	lease: string;
+}
+
+export type PopResult = { kind: "empty" } | { kind: "throttled"; retryAt: number } | ({ kind: "popped" } & Popped);
+export type PopManyResult = { kind: "empty" } | { kind: "throttled"; retryAt: number } | { kind: "popped"; items: Popped[] };
 
 const SEED_OPTIONS: EnqueueOptions = { dupefilterTimeout: 1, checkBlacklist: false, domainMaxPagesTimeout: 1, globalPageLimit: null, globalPageLimitTimeout: 1 };
 
@@ -215,6 +221,15 @@ export class Frontier {
 
 	/** Pop the best request of one domain queue if the throttle allows; lease it for `leaseSeconds`. */
 	async pop(spiderid: string, domain: string, throttle: ThrottleSpec, leaseSeconds: number, now = Date.now() / 1000): Promise<PopResult> {
+		const r = await this.popMany(spiderid, domain, throttle, leaseSeconds, 1, now);
+		return r.kind === "popped" ? { kind: "popped", ...r.items[0]! } : r;
+	}
+
+	/**
+	 * Pop up to `most` of the best requests of one domain queue in one call, as many as the throttle
+	 * allows (a moderated throttle gives one), each leased for `leaseSeconds`.
+	 */
+	async popMany(spiderid: string, domain: string, throttle: ThrottleSpec, leaseSeconds: number, most: number, now = Date.now() / 1000): Promise<PopManyResult> {
 		const r = await this.redis.frontierPop(
 			this.queueKey(spiderid, domain),
 			throttleWindowKey(throttle.key),
@@ -225,12 +240,17 @@ export class Frontier {
 			throttle.limit,
 			throttle.moderated ? 1 : 0,
 			now + leaseSeconds,
-			`${now}:${randomBytes(6).toString("hex")}`
+			`${now}:${randomBytes(6).toString("hex")}`,
+			Math.max(1, Math.floor(most))
 		);
 		if (Number(r[0]) === 0) return { kind: "empty" };
 		if (Number(r[0]) === 1) return { kind: "throttled", retryAt: Number(r[1]) };
-		const member = String(r[1]);
-		return { kind: "popped", request: JSON.parse(member) as FrontierRequest, member, score: Number(r[2]), lease: String(r[3]) };
+		const items: Popped[] = [];
+		for (let i = 1; i + 2 < r.length; i += 3) {
+			const member = String(r[i]);
+			items.push({ request: JSON.parse(member) as FrontierRequest, member, score: Number(r[i + 1]), lease: String(r[i + 2]) });
+		}
+		return { kind: "popped", items };
 	}
 
 	/** The request was crawled and its page accepted by Kafka: end the lease. */

@@ -98,45 +98,64 @@ return out
 `;
 
 /**
- * Pop the best request of a domain queue if its throttle allows, and lease it.
+ * Pop the best requests of a domain queue, as many as the throttle allows up to a maximum, and lease them.
  * KEYS: 1 queue, 2 throttle window (ZSET of hit times), 3 moderation key (next allowed time),
  *       4 leases (ZSET, score = lease expiry)
- * ARGV: 1 now (s), 2 window (s), 3 limit, 4 moderated (1/0), 5 lease expiry (s), 6 unique hit id
- * Returns {0} empty queue, {1, retry_at} throttled, {2, member, score, lease} popped.
+ * ARGV: 1 now (s), 2 window (s), 3 limit, 4 moderated (1/0), 5 lease expiry (s), 6 unique hit id,
+ *       7 most requests to pop (default 1)
+ * Returns {0} empty queue, {1, retry_at} throttled, {2, member, score, lease[, member, score, lease...]}
+ * popped (fewer than asked when the queue empties or the throttle fills meanwhile).
  * Unlike the original, a check on an empty queue consumes no hit.
- * Moderation spreads `limit` pops evenly over `window`. The next slot is anchored on the schedule,
- * not on the actual pop time, so polling latency does not make the rate drift (the original's
- * issue #47): a pop up to one interval late keeps the schedule; after a longer pause the schedule
- * restarts one interval after the pop (no bursts).
+ * Moderation spreads `limit` pops evenly over `window` (so a moderated queue gives one request per
+ * call). The next slot is anchored on the schedule, not on the actual pop time, so polling latency does
+ * not make the rate drift (the original's issue #47): a pop up to one interval late keeps the schedule;
+ * after a longer pause the schedule restarts one interval after the pop (no bursts).
  */
 export const POP_LUA = `${INDEX_FN}
 local now = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local limit = tonumber(ARGV[3])
-local head = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-if #head == 0 then return {0} end
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. tostring(now - window))
-local count = redis.call('ZCARD', KEYS[2])
-if count >= limit then
-  local oldest = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
-  return {1, tostring(tonumber(oldest[2]) + window)}
-end
+local most = tonumber(ARGV[7] or '1')
+local moderated = ARGV[4] == '1' and limit > 1
 local ttl = math.ceil(2 * window) + 1
-if ARGV[4] == '1' and limit > 1 then
-  local interval = window / limit
-  local next_at = tonumber(redis.call('GET', KEYS[3]) or '0')
-  if now < next_at then return {1, tostring(next_at)} end
-  local following = now + interval
-  if now - next_at <= interval then following = next_at + interval end
-  redis.call('SET', KEYS[3], tostring(following), 'EX', ttl)
+local out = {2}
+local count = nil
+for i = 1, most do
+  local head = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  if #head == 0 then
+    if i == 1 then return {0} end
+    break
+  end
+  if count == nil then
+    redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. tostring(now - window))
+    count = redis.call('ZCARD', KEYS[2])
+  end
+  if count >= limit then
+    if i > 1 then break end
+    local oldest = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+    return {1, tostring(tonumber(oldest[2]) + window)}
+  end
+  if moderated then
+    if i > 1 then break end
+    local interval = window / limit
+    local next_at = tonumber(redis.call('GET', KEYS[3]) or '0')
+    if now < next_at then return {1, tostring(next_at)} end
+    local following = now + interval
+    if now - next_at <= interval then following = next_at + interval end
+    redis.call('SET', KEYS[3], tostring(following), 'EX', ttl)
+  end
+  redis.call('ZADD', KEYS[2], now, ARGV[6] .. ':' .. i)
+  count = count + 1
+  redis.call('ZREM', KEYS[1], head[1])
+  index_adjust(KEYS[1], head[1], -1)
+  local lease = KEYS[1] .. '\\n' .. head[2] .. '\\n' .. head[1]
+  redis.call('ZADD', KEYS[4], tonumber(ARGV[5]), lease)
+  out[#out + 1] = head[1]
+  out[#out + 1] = head[2]
+  out[#out + 1] = lease
 end
-redis.call('ZADD', KEYS[2], now, ARGV[6])
 redis.call('EXPIRE', KEYS[2], ttl)
-redis.call('ZREM', KEYS[1], head[1])
-index_adjust(KEYS[1], head[1], -1)
-local lease = KEYS[1] .. '\\n' .. head[2] .. '\\n' .. head[1]
-redis.call('ZADD', KEYS[4], tonumber(ARGV[5]), lease)
-return {2, head[1], head[2], lease}
+return out
 `;
 
 /**

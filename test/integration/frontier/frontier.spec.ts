@@ -139,6 +139,25 @@ describe("frontier (Redis Lua scripts)", () => {
 		expect(await redis.zcard(leasesKey(spider))).toBe(7);
 	});
 
+	it("pops several requests in one call, in order, within the throttle; a moderated throttle gives one", async () => {
+		for (let i = 0; i < 6; i++) await frontier.enqueue(req({ url: `http://example.com/${i}` }), "example.com", OPTS);
+		const open: ThrottleSpec = { key: `${spider}:example.com`, window: 60, limit: 4, moderated: false };
+		const first = await frontier.popMany(spider, "example.com", open, 60, 10);
+		expect(first.kind === "popped" && first.items.map(i => i.request.url)).toEqual([0, 1, 2, 3].map(i => `http://example.com/${i}`));
+		// the window is full: nothing more now, and the retry time is the oldest hit plus the window
+		const full = await frontier.popMany(spider, "example.com", open, 60, 10);
+		expect(full.kind).toBe("throttled");
+		expect(await redis.zcard(leasesKey(spider))).toBe(4);
+		const moderated: ThrottleSpec = { key: `${spider}:mod:example.com`, window: 60, limit: 10, moderated: true };
+		const one = await frontier.popMany(spider, "example.com", moderated, 60, 10);
+		expect(one.kind === "popped" && one.items.map(i => i.request.url)).toEqual(["http://example.com/4"]);
+		const wide: ThrottleSpec = { key: `${spider}:wide:example.com`, window: 60, limit: 100, moderated: false };
+		const rest = await frontier.popMany(spider, "example.com", wide, 60, 10);
+		expect(rest.kind === "popped" && rest.items.map(i => i.request.url)).toEqual(["http://example.com/5"]);
+		expect(await frontier.popMany(spider, "example.com", wide, 60, 10)).toEqual({ kind: "empty" });
+		expect(await redis.hgetall(`${spider}:pending:app:c1`)).toEqual({});
+	});
+
 	it("moderation spreads the hits over the window; a check on an empty queue uses no hit", async () => {
 		const throttle: ThrottleSpec = { key: `${spider}:mod.example.com`, window: 1, limit: 4, moderated: true };
 		expect((await frontier.pop(spider, "mod.example.com", throttle, 60)).kind).toBe("empty");
