@@ -15,7 +15,8 @@ jest --json --outputFile="$results" "$@" || status=$?
 if [ -f "$results" ]; then
 	node -e '
 		const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-		console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
+		console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped` +
+			(r.numRuntimeErrorTestSuites ? `; ${r.numRuntimeErrorTestSuites} test file(s) failed outside any test (see FAIL above)` : ""));
 	' "$results"
 fi
 exit "$status"

@@ -5,8 +5,8 @@
  *
  * Code that must work on both uses the helpers here instead of cluster-unsafe commands:
  * `scanKeys` visits every master (SCAN on a cluster object sees only one node) and `batch` sends many
- * commands at once (a pipeline on one server; on a cluster, commands auto-pipelined per node, because a
- * cluster pipeline must stay within one slot).
+ * commands at once (a pipeline on one server; on a cluster, every command sent without waiting for the
+ * others, because a cluster pipeline must stay within one slot).
  */
 import { Cluster, Redis, type RedisOptions } from "ioredis";
 import type { Settings } from "../../config/index.ts";
@@ -43,9 +43,10 @@ export function redisOptions(settings: RedisSettings, connectionName: string): R
 export function createRedis(settings: RedisSettings, connectionName: string): RedisClient {
 	if (!settings.REDIS_CLUSTER) return new Redis(redisOptions(settings, connectionName));
 	const { host, port, db: _db, retryStrategy: _r, lazyConnect: _l, ...perNode } = redisOptions(settings, connectionName);
+	// No auto-pipelining: ioredis 5 can throw from it (outside any caller) when a cluster connection
+	// closes with commands pending; batch() sends its commands at once anyway.
 	return new Cluster([{ host, port }], {
 		lazyConnect: true,
-		enableAutoPipelining: true,
 		clusterRetryStrategy: reconnectDelay,
 		redisOptions: perNode
 	});
