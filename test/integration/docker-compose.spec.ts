@@ -6,7 +6,7 @@ import yaml from "js-yaml";
 const ROOT = resolve(__dirname, "../..");
 const COMPONENTS = ["ingest", "info", "stop", "expire", "stats", "zookeeper-admin", "crawler", "api"];
 
-type Compose = { services: Record<string, { build?: string; image?: string; environment?: Record<string, string> }> };
+type Compose = { services: Record<string, { build?: string; image?: string; environment?: Record<string, string>; container_name?: string; ports?: string[] }> };
 
 describe("docker-compose.yml", () => {
 	it("parses with `docker compose config` when the docker compose client is present", () => {
@@ -18,6 +18,16 @@ describe("docker-compose.yml", () => {
 		const r = spawnSync("docker", ["compose", "config"], { cwd: ROOT, encoding: "utf8" });
 		expect(r.stderr).toBe("");
 		expect(r.status).toBe(0);
+	});
+
+	it("lets every component but the REST entry point scale (`--scale crawler=3`): no fixed container names or host ports", () => {
+		const doc = yaml.load(readFileSync(resolve(ROOT, "docker-compose.yml"), "utf8")) as Compose;
+		for (const name of COMPONENTS) {
+			expect(doc.services[name]!.container_name).toBeUndefined();
+			if (name !== "api") expect(doc.services[name]!.ports ?? []).toEqual([]);
+		}
+		// node ids must differ between replicas: none is fixed in the file (the default is <hostname>-<pid>)
+		for (const name of COMPONENTS) expect(doc.services[name]!.environment?.NODE_ID).toBeUndefined();
 	});
 
 	it("has the data stack and one container per component, configured by the same settings", () => {
