@@ -23,7 +23,7 @@ import type { Spider } from "../lib/crawl/spiders/spider.ts";
 import { isRetryable } from "../lib/errors.ts";
 import { ClusterMetrics, type BacklogEntry } from "../lib/metrics/index.ts";
 import { crawlDump, queueDump } from "../lib/stats/dump.ts";
-import { Frontier, type EnqueueItem, type FrontierRequest, type Popped } from "../lib/frontier/frontier.ts";
+import { Frontier, priorityTierEnd, type EnqueueItem, type FrontierRequest, type Popped } from "../lib/frontier/frontier.ts";
 import { dupefilterKey, parseQueueKey, registeredDomain, throttleKey } from "../lib/frontier/keys.ts";
 import { batch, closeRedis, type RedisClient } from "../lib/redis/client.ts";
 import { KafkaMixin, type KafkaMixinThis } from "../mixins/kafka.mixin.ts";
@@ -309,9 +309,14 @@ const CrawlerService: ServiceSchema<ServiceSettingSchema, CrawlerMethods, Crawle
 				}
 			});
 			candidates.sort((a, b) => a.score - b.score);
+			// Strict priority across domains, as one pop at a time would give: this pass takes only requests of
+			// the best priority any queue has (links are 10 below their page, so a crawl goes level by level);
+			// queues whose best request is of a lower priority wait for a later pass.
+			const below = candidates.length ? priorityTierEnd(candidates[0]!.score) : null;
+			const tier = candidates.filter(cand => below === null || cand.score < below);
 			let free = s.CONCURRENT_REQUESTS - c.inFlight.size;
 			let started = 0;
-			for (const [index, { q }] of candidates.entries()) {
+			for (const [index, { q }] of tier.entries()) {
 				if (free <= 0) break;
 				const throttle = this.throttleFor(q);
 				if (throttle.limit <= 0) {
@@ -322,8 +327,9 @@ const CrawlerService: ServiceSchema<ServiceSettingSchema, CrawlerMethods, Crawle
 				// one script call pops a queue's share. The time of the pop itself, not of the pass: heads() may have
 				// waited for Redis to come back, and a stale time would date the throttle hit and the lease in the
 				// past (the lease reaped at once: a duplicate).
-				const share = Math.ceil(free / (candidates.length - index));
-				const r = await c.frontier.popMany(q.spiderid, q.domain, throttle, s.REQUEST_LEASE_TIMEOUT, share, Date.now() / 1000);
+				const share = Math.ceil(free / (tier.length - index));
+				const r = await c.frontier.popMany(q.spiderid, q.domain, throttle, s.REQUEST_LEASE_TIMEOUT, share, Date.now() / 1000, below);
+				if (r.kind === "lower") continue;
 				q.empty = r.kind === "empty";
 				if (r.kind === "empty") q.nextAt = now + EMPTY_RECHECK_S;
 				else if (r.kind === "throttled") {

@@ -81,7 +81,16 @@ export interface Popped {
 }
 
 export type PopResult = { kind: "empty" } | { kind: "throttled"; retryAt: number } | ({ kind: "popped" } & Popped);
-export type PopManyResult = { kind: "empty" } | { kind: "throttled"; retryAt: number } | { kind: "popped"; items: Popped[] };
+/** "lower": the queue's best request is of a lower priority than the `below` limit allows. */
+export type PopManyResult = { kind: "empty" } | { kind: "lower" } | { kind: "throttled"; retryAt: number } | { kind: "popped"; items: Popped[] };
+
+/**
+ * The end (exclusive) of the priority a queue score belongs to: scores are -priority plus a first-in
+ * first-out fraction below 0.1, so every request of that priority scores below it and none of a lower one.
+ */
+export function priorityTierEnd(score: number): number {
+	return Math.floor(score) + 1;
+}
 
 const SEED_OPTIONS: EnqueueOptions = { dupefilterTimeout: 1, checkBlacklist: false, domainMaxPagesTimeout: 1, globalPageLimit: null, globalPageLimitTimeout: 1 };
 
@@ -222,14 +231,16 @@ export class Frontier {
 	/** Pop the best request of one domain queue if the throttle allows; lease it for `leaseSeconds`. */
 	async pop(spiderid: string, domain: string, throttle: ThrottleSpec, leaseSeconds: number, now = Date.now() / 1000): Promise<PopResult> {
 		const r = await this.popMany(spiderid, domain, throttle, leaseSeconds, 1, now);
+		if (r.kind === "lower") throw new Error("unreachable: pop without a limit");
 		return r.kind === "popped" ? { kind: "popped", ...r.items[0]! } : r;
 	}
 
 	/**
 	 * Pop up to `most` of the best requests of one domain queue in one call, as many as the throttle
-	 * allows (a moderated throttle gives one), each leased for `leaseSeconds`.
+	 * allows (a moderated throttle gives one), each leased for `leaseSeconds`; with `below`, only requests
+	 * whose score is below it (see priorityTierEnd).
 	 */
-	async popMany(spiderid: string, domain: string, throttle: ThrottleSpec, leaseSeconds: number, most: number, now = Date.now() / 1000): Promise<PopManyResult> {
+	async popMany(spiderid: string, domain: string, throttle: ThrottleSpec, leaseSeconds: number, most: number, now = Date.now() / 1000, below: number | null = null): Promise<PopManyResult> {
 		const r = await this.redis.frontierPop(
 			this.queueKey(spiderid, domain),
 			throttleWindowKey(throttle.key),
@@ -241,10 +252,12 @@ export class Frontier {
 			throttle.moderated ? 1 : 0,
 			now + leaseSeconds,
 			`${now}:${randomBytes(6).toString("hex")}`,
-			Math.max(1, Math.floor(most))
+			Math.max(1, Math.floor(most)),
+			below === null ? "" : below
 		);
 		if (Number(r[0]) === 0) return { kind: "empty" };
 		if (Number(r[0]) === 1) return { kind: "throttled", retryAt: Number(r[1]) };
+		if (Number(r[0]) === 3) return { kind: "lower" };
 		const items: Popped[] = [];
 		for (let i = 1; i + 2 < r.length; i += 3) {
 			const member = String(r[i]);

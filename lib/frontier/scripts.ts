@@ -102,9 +102,12 @@ return out
  * KEYS: 1 queue, 2 throttle window (ZSET of hit times), 3 moderation key (next allowed time),
  *       4 leases (ZSET, score = lease expiry)
  * ARGV: 1 now (s), 2 window (s), 3 limit, 4 moderated (1/0), 5 lease expiry (s), 6 unique hit id,
- *       7 most requests to pop (default 1)
- * Returns {0} empty queue, {1, retry_at} throttled, {2, member, score, lease[, member, score, lease...]}
- * popped (fewer than asked when the queue empties or the throttle fills meanwhile).
+ *       7 most requests to pop (default 1), 8 score limit: only requests scoring below it are popped
+ *       ("" = none; the scheduler passes the end of the best priority among all queues, so a batch never
+ *       takes a lower priority while another queue still has a higher one)
+ * Returns {0} empty queue, {3} nothing below the limit, {1, retry_at} throttled, {2, member, score,
+ * lease[, member, score, lease...]} popped (fewer than asked when the queue empties, the limit is
+ * reached or the throttle fills meanwhile).
  * Unlike the original, a check on an empty queue consumes no hit.
  * Moderation spreads `limit` pops evenly over `window` (so a moderated queue gives one request per
  * call). The next slot is anchored on the schedule, not on the actual pop time, so polling latency does
@@ -116,6 +119,7 @@ local now = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local limit = tonumber(ARGV[3])
 local most = tonumber(ARGV[7] or '1')
+local below = tonumber(ARGV[8] or '')
 local moderated = ARGV[4] == '1' and limit > 1
 local ttl = math.ceil(2 * window) + 1
 local out = {2}
@@ -124,6 +128,10 @@ for i = 1, most do
   local head = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
   if #head == 0 then
     if i == 1 then return {0} end
+    break
+  end
+  if below ~= nil and tonumber(head[2]) >= below then
+    if i == 1 then return {3} end
     break
   end
   if count == nil then

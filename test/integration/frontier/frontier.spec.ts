@@ -3,7 +3,7 @@
  * the cluster-wide throttle under concurrent poppers on separate connections, leases and their return.
  */
 import { Redis } from "ioredis";
-import { Frontier, type EnqueueOptions, type FrontierRequest, type ThrottleSpec } from "../../../lib/frontier/frontier.ts";
+import { Frontier, priorityTierEnd, type EnqueueOptions, type FrontierRequest, type ThrottleSpec } from "../../../lib/frontier/frontier.ts";
 import { blacklistKey, leasesKey, queueKey, queueRegistryKey } from "../../../lib/frontier/keys.ts";
 import { redisOptions } from "../../../lib/redis/client.ts";
 import { eventually, testSettings, uniqueName } from "../../support/cluster.ts";
@@ -156,6 +156,16 @@ describe("frontier (Redis Lua scripts)", () => {
 		expect(rest.kind === "popped" && rest.items.map(i => i.request.url)).toEqual(["http://example.com/5"]);
 		expect(await frontier.popMany(spider, "example.com", wide, 60, 10)).toEqual({ kind: "empty" });
 		expect(await redis.hgetall(`${spider}:pending:app:c1`)).toEqual({});
+
+		// with a limit, only the best priority is taken: the page's links (10 lower) wait
+		for (const [url, priority] of [["http://example.com/p5a", 5], ["http://example.com/p-5", -5], ["http://example.com/p5b", 5]] as const)
+			await frontier.enqueue(req({ url, priority }), "example.com", OPTS);
+		const below = priorityTierEnd(-5 + 0.001);
+		const tier = await frontier.popMany(spider, "example.com", wide, 60, 10, Date.now() / 1000, below);
+		expect(tier.kind === "popped" && tier.items.map(i => i.request.url)).toEqual(["http://example.com/p5a", "http://example.com/p5b"]);
+		expect(await frontier.popMany(spider, "example.com", wide, 60, 10, Date.now() / 1000, below)).toEqual({ kind: "lower" });
+		const next = await frontier.popMany(spider, "example.com", wide, 60, 10, Date.now() / 1000, priorityTierEnd(5 + 0.001));
+		expect(next.kind === "popped" && next.items.map(i => i.request.url)).toEqual(["http://example.com/p-5"]);
 	});
 
 	it("moderation spreads the hits over the window; a check on an empty queue uses no hit", async () => {

@@ -3,6 +3,7 @@
  * Scrapy Cluster documentation, and the throttling domain of a URL.
  */
 import { blacklistKey, blacklistMember, dupefilterKey, parseQueueKey, queueKey, queuePattern, registeredDomain, throttleKey, throttleTimeKey, throttleWindowKey, timeoutKey } from "../../../lib/frontier/keys.ts";
+import { priorityTierEnd } from "../../../lib/frontier/frontier.ts";
 
 describe("frontier key formats", () => {
 	it("formats <spiderid>:<domain>:queue", () => {
@@ -129,5 +130,17 @@ describe("throttle keys (the four styles)", () => {
 		expect(throttleKey("ex.com", { spiderid: "link", ip: "1.2.3.4" })).toBe("link:1.2.3.4:ex.com");
 		expect(throttleWindowKey("link:ex.com")).toBe("link:ex.com:throttle_window");
 		expect(throttleTimeKey("link:ex.com")).toBe("link:ex.com:throttle_time");
+	});
+});
+
+describe("priorityTierEnd", () => {
+	it("ends a priority's scores: every request of that priority scores below it, none of a lower one", () => {
+		const score = (priority: number, seq: number) => -priority + (seq % 100000000) * 1e-9;
+		for (const p of [100, 5, 0, -5, -100]) {
+			const end = priorityTierEnd(score(p, 1));
+			expect(score(p, 99999999)).toBeLessThan(end);
+			expect(score(p - 1, 0)).toBeGreaterThanOrEqual(end);
+			expect(score(p + 1, 99999999)).toBeLessThan(end);
+		}
 	});
 });
