@@ -10,10 +10,24 @@ import { Redis } from "ioredis";
 import { loadSettings, type Settings } from "../config/index.ts";
 import { KafkaClient, type KafkaConsumerHandle, type KafkaLog } from "../lib/kafka/client.ts";
 import { redisOptions } from "../lib/redis/client.ts";
+import type { SiteSpec } from "./site.ts";
 import { commandDelta, parseCommandStats } from "./stats.ts";
 
 export const ROOT = resolve(import.meta.dirname, "..");
 export const sleep = (ms: number) => new Promise<void>(r => setTimeout(r, ms));
+
+/** What every cluster measurement is given: the site, its own Redis db and topic prefix, the shared clients. */
+export interface ClusterRunOptions {
+	site: SiteSpec;
+	port: number;
+	db: number;
+	prefix: string;
+	logDir: string;
+	timeoutMs: number;
+	kafka: KafkaClient;
+	redis: Redis;
+	log: (line: string) => void;
+}
 
 const quiet: KafkaLog = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };
 

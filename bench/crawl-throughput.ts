@@ -15,25 +15,14 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import type { Redis } from "ioredis";
-import type { KafkaClient } from "../lib/kafka/client.ts";
-import { commandsBetween, CRAWLER_READY, feed, FirehoseReader, INGEST_READY, nodeEnv, redisCommands, sleep, spawnNode, type BenchNode } from "./cluster.ts";
-import { pageUrl, prng, seedUrls, type SiteSpec } from "./site.ts";
+import { commandsBetween, CRAWLER_READY, feed, FirehoseReader, INGEST_READY, nodeEnv, redisCommands, sleep, spawnNode, type BenchNode, type ClusterRunOptions } from "./cluster.ts";
+import { pageUrl, prng, seedUrls } from "./site.ts";
 import { percentile, round } from "./stats.ts";
 
-export interface CrawlOptions {
+export interface CrawlOptions extends ClusterRunOptions {
 	crawlers: number;
-	site: SiteSpec;
-	port: number;
 	maxdepth: number;
 	concurrency: number;
-	db: number;
-	prefix: string;
-	logDir: string;
-	timeoutMs: number;
-	kafka: KafkaClient;
-	redis: Redis;
-	log: (line: string) => void;
 	/** Node flags of the crawler processes (e.g. --cpu-prof). */
 	crawlerArgs?: string[];
 	/** Preload bench/loop-probe.ts into the crawlers: event-loop delay and CPU share during the crawl. */

@@ -4,24 +4,13 @@
  * the incoming topic as fast as Kafka takes them (batches of 500); the figure is requests/s from the first
  * send until all of them are queued in Redis (the sum of the domain queues' ZCARD, polled every 20 ms).
  */
-import type { Redis } from "ioredis";
-import type { KafkaClient } from "../lib/kafka/client.ts";
 import { queueKey } from "../lib/frontier/keys.ts";
-import { commandsBetween, feed, INGEST_READY, nodeEnv, redisCommands, sleep, spawnNode, type BenchNode } from "./cluster.ts";
-import { hostAddress, pageUrl, type SiteSpec } from "./site.ts";
+import { commandsBetween, feed, INGEST_READY, nodeEnv, redisCommands, sleep, spawnNode, type BenchNode, type ClusterRunOptions } from "./cluster.ts";
+import { hostAddress, pageUrl } from "./site.ts";
 import { round } from "./stats.ts";
 
-export interface IngestOptions {
+export interface IngestOptions extends ClusterRunOptions {
 	requests: number;
-	site: SiteSpec;
-	port: number;
-	db: number;
-	prefix: string;
-	logDir: string;
-	timeoutMs: number;
-	kafka: KafkaClient;
-	redis: Redis;
-	log: (line: string) => void;
 	/** Node flags of the ingest process (e.g. --cpu-prof). */
 	nodeArgs?: string[];
 }

@@ -106,6 +106,8 @@ interface CrawlerMethods {
 }
 
 const sleep = (ms: number) => new Promise<void>(resolve => setTimeout(resolve, ms).unref());
+/** Seconds until a queue is tried again (throttle or empty), to the millisecond. */
+const waitingSeconds = (q: DomainQueue, now: number): number => Math.max(0, Number((q.nextAt - now).toFixed(3)));
 
 const CrawlerService: ServiceSchema<ServiceSettingSchema, CrawlerMethods, CrawlerVars> = {
 	name: "crawler",
@@ -141,7 +143,7 @@ const CrawlerService: ServiceSchema<ServiceSettingSchema, CrawlerMethods, Crawle
 					crawls: c.crawls.list().slice(0, ctx.params.crawls ?? 20),
 					blacklist: c.config.blacklist,
 					domains: Object.keys(c.config.domains),
-					queues: [...c.queues.values()].map(q => ({ queue: q.key, waiting_s: Math.max(0, Number((q.nextAt - now).toFixed(3))), throttle: this.throttleFor(q) }))
+					queues: [...c.queues.values()].map(q => ({ queue: q.key, waiting_s: waitingSeconds(q, now), throttle: this.throttleFor(q) }))
 				};
 			}
 		}
@@ -240,7 +242,7 @@ const CrawlerService: ServiceSchema<ServiceSettingSchema, CrawlerMethods, Crawle
 				const now = Date.now() / 1000;
 				const throttled = [...c.queues.values()].map(q => {
 					const t = this.throttleFor(q);
-					return { queue: q.key, waiting_s: Math.max(0, Number((q.nextAt - now).toFixed(3))), limit: t.limit, window: t.window };
+					return { queue: q.key, waiting_s: waitingSeconds(q, now), limit: t.limit, window: t.window };
 				});
 				out.crawl = crawlDump({ ...c.counts, in_flight: c.inFlight.size }, c.byStatus, throttled);
 			}

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from "node:crypto";
 import type { Result } from "ioredis";
-import { batch, isCluster, scanKeys, type BatchCommand, type RedisClient } from "../redis/client.ts";
+import { batch, batchAll, isCluster, scanKeys, type BatchCommand, type RedisClient } from "../redis/client.ts";
 import type { CrawlRequest } from "../requests/kinds/crawl.ts";
 import {
 	blacklistKey,
@@ -213,8 +213,7 @@ export class Frontier {
 				]
 			: [];
 		if (this.cluster) {
-			const failed = (await batch(this.redis, timeout)).find(([err]) => err);
-			if (failed) throw failed[0];
+			await batchAll(this.redis, timeout);
 			await this.redis.frontierEnqueue(...args);
 		} else {
 			const tx = this.redis.multi();
@@ -226,7 +225,6 @@ export class Frontier {
 		}
 		this.announce([this.queueKey(request.spiderid, domain)]);
 	}
-
 
 	/** Pop the best request of one domain queue if the throttle allows; lease it for `leaseSeconds`. */
 	async pop(spiderid: string, domain: string, throttle: ThrottleSpec, leaseSeconds: number, now = Date.now() / 1000): Promise<PopResult> {

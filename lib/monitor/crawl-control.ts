@@ -2,7 +2,7 @@
  * What the info, stop and expire services do with Redis: read a crawl's pending requests from the
  * pending index (lib/frontier/scripts.ts) and purge them from their domain queues.
  */
-import { batch, isCluster, scanKeys, type BatchCommand, type RedisClient } from "../redis/client.ts";
+import { batch, batchAll, isCluster, scanKeys, type BatchCommand, type RedisClient } from "../redis/client.ts";
 import { Frontier, type FrontierRequest } from "../frontier/frontier.ts";
 import { blacklistKey, blacklistMember, pendingAppKey, pendingKey, spiderKeyPart, spiderOfKeyPart, TIMEOUT_INDEX_KEY, timeoutIndexMember, timeoutKey } from "../frontier/keys.ts";
 
@@ -91,13 +91,10 @@ export async function stopCrawl(redis: RedisClient, spiderid: string, appid: str
 
 /** Forget a crawl's expiry (after a stop or when it expired). */
 export async function clearTimeout(redis: RedisClient, spiderid: string, appid: string, crawlid: string): Promise<void> {
-	const failed = (
-		await batch(redis, [
-			["del", timeoutKey(spiderKeyPart(spiderid, isCluster(redis)), appid, crawlid)],
-			["zrem", TIMEOUT_INDEX_KEY, timeoutIndexMember(spiderid, appid, crawlid)]
-		])
-	).find(([err]) => err);
-	if (failed) throw failed[0];
+	await batchAll(redis, [
+		["del", timeoutKey(spiderKeyPart(spiderid, isCluster(redis)), appid, crawlid)],
+		["zrem", TIMEOUT_INDEX_KEY, timeoutIndexMember(spiderid, appid, crawlid)]
+	]);
 }
 
 /** One crawl with queued requests, as the dashboard lists it (info.crawls). */

@@ -98,3 +98,11 @@ export async function batch(client: RedisClient, commands: BatchCommand[]): Prom
 	const settled = await Promise.allSettled(commands.map(([command, ...args]) => client.call(command, ...args)));
 	return settled.map(r => (r.status === "fulfilled" ? [null, r.value] : [r.reason instanceof Error ? r.reason : new Error(String(r.reason)), null]));
 }
+
+/** batch(), throwing the first command's error; the values in order. */
+export async function batchAll(client: RedisClient, commands: BatchCommand[]): Promise<unknown[]> {
+	const results = await batch(client, commands);
+	const failed = results.find(([err]) => err);
+	if (failed) throw failed[0];
+	return results.map(([, value]) => value);
+}

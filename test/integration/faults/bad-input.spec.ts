@@ -20,6 +20,8 @@ import { RedisMixin } from "../../../mixins/redis.mixin.ts";
 import ApiService from "../../../services/api.service.ts";
 import IngestService from "../../../services/ingest.service.ts";
 import { captureLogger, eventually, testBroker, testSettings, uniqueName, type CapturedLine } from "../../support/cluster.ts";
+// The benchmark site's seeded PRNG (mulberry32), so a failing flood can be replayed.
+import { prng } from "../../../bench/site.ts";
 
 /**
  * A Redis database of this file's own: the window counter `stats:kafka-monitor:fail:900` is global to a
@@ -29,17 +31,6 @@ const REDIS_DB = 14;
 const quietLog = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };
 const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
 
-/** Small deterministic PRNG (mulberry32), so a failing flood can be replayed. */
-function prng(seed: number): () => number {
-	let a = seed >>> 0;
-	return () => {
-		a = (a + 0x6d2b79f5) >>> 0;
-		let t = a;
-		t = Math.imul(t ^ (t >>> 15), t | 1);
-		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-	};
-}
 
 const STACK_TRACE = /\n\s+at |node_modules|\.ts:\d+|\.js:\d+|RangeError|TypeError|SyntaxError/;
 
