@@ -123,6 +123,7 @@ export const SETTING_DEFINITIONS = {
 	DOWNLOAD_MAXSIZE: crawler.int(10 * 1024 * 1024, "Largest response body fetched, in bytes; larger ones are cut off and flagged.", { min: 1024 }),
 	RETRY_TIMES: crawler.int(3, "Retries of a failed fetch (timeouts, connection errors, 5xx) before it is given up.", { min: 0 }),
 	CONCURRENT_REQUESTS: crawler.int(16, "Fetches in flight per crawler instance.", { min: 1 }),
+	CONCURRENT_ITEMS: crawler.int(16, "Fetched pages per crawler instance still being published to Kafka and having their links queued, beyond the fetches in flight (Scrapy's CONCURRENT_ITEMS); fetching pauses while this many wait, so memory stays bounded.", { min: 1 }),
 	REDIRECT_MAX_TIMES: crawler.int(20, "Redirects followed per request.", { min: 0 }),
 	ROBOTSTXT_OBEY: crawler.bool(true, "Obey robots.txt (cached cluster-wide in Redis)."),
 	USER_AGENT: crawler.str("scrapy-cluster-ts/0.1 (+https://github.com/istresearch/scrapy-cluster)", "User-Agent of requests that do not set useragent."),

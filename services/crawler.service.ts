@@ -16,6 +16,7 @@ import { decodeBody, extractLinks } from "../lib/crawl/extract.ts";
 import { Fetcher, type FetchResult } from "../lib/crawl/fetch.ts";
 import { compileLinkFilter } from "../lib/crawl/link-filter.ts";
 import { lookupPublicIp } from "../lib/crawl/public-ip.ts";
+import { freeSlots } from "../lib/crawl/slots.ts";
 import { fitRecord, pageRecord } from "../lib/crawl/record.ts";
 import { RobotsCache } from "../lib/crawl/robots-cache.ts";
 import { SPIDERS } from "../lib/crawl/spiders/index.ts";
@@ -62,6 +63,8 @@ interface CrawlerState {
 	crawlDelays: Map<string, number>;
 	ip: string | null;
 	inFlight: Set<Promise<void>>;
+	/** Requests of inFlight still being fetched (the rest are pages being published; lib/crawl/slots.ts). */
+	fetching: number;
 	/** Lease of each crawl in flight, returned to its queue at once if the crawl does not finish before stop. */
 	leases: Map<Promise<void>, { spiderid: string; lease: string }>;
 	stopping: boolean;
@@ -92,7 +95,7 @@ interface CrawlerMethods {
 	schedule(): Promise<void>;
 	tryPop(now: number): Promise<boolean>;
 	startCrawl(popped: Popped): void;
-	crawl(request: FrontierRequest, lease: string): Promise<void>;
+	crawl(request: FrontierRequest, lease: string, fetched: () => void): Promise<void>;
 	handleResult(request: FrontierRequest, result: FetchResult, spider: Spider): Promise<void>;
 	retryOrGiveUp(request: FrontierRequest, reason: string, status: number | null): Promise<boolean>;
 	enqueueRequests(requests: FrontierRequest[], parent: FrontierRequest): Promise<void>;
@@ -103,6 +106,7 @@ interface CrawlerMethods {
 	readBacklog(keysBySpider: Map<string, string[]>): Promise<void>;
 	statsDumpExtra(): Promise<Record<string, unknown>>;
 	giveUp(request: FrontierRequest): void;
+	freeSlots(): number;
 }
 
 const sleep = (ms: number) => new Promise<void>(resolve => setTimeout(resolve, ms).unref());
@@ -135,6 +139,7 @@ const CrawlerService: ServiceSchema<ServiceSettingSchema, CrawlerMethods, Crawle
 					node: this.broker.nodeID,
 					spiders: c.spiders.map(s => s.name),
 					in_flight: c.inFlight.size,
+					fetching: c.fetching,
 					public_ip: c.ip,
 					counts: c.counts,
 					status_codes: c.byStatus,
@@ -250,6 +255,12 @@ const CrawlerService: ServiceSchema<ServiceSettingSchema, CrawlerMethods, Crawle
 			return out;
 		},
 
+		/** Requests the scheduler may start now (CONCURRENT_REQUESTS fetches, CONCURRENT_ITEMS pages being finished). */
+		freeSlots() {
+			const s = this.settingsNow();
+			return freeSlots({ fetching: this.crawler.fetching, inFlight: this.crawler.inFlight.size }, s.CONCURRENT_REQUESTS, s.CONCURRENT_ITEMS);
+		},
+
 		giveUp(request) {
 			this.crawler.counts.failed++;
 			this.crawler.metrics.increment("sc_crawl_given_up_total", { spider: request.spiderid });
@@ -268,8 +279,13 @@ const CrawlerService: ServiceSchema<ServiceSettingSchema, CrawlerMethods, Crawle
 			const c = this.crawler;
 			while (!c.stopping) {
 				const s = this.settingsNow();
-				if (c.inFlight.size >= s.CONCURRENT_REQUESTS) {
-					await Promise.race(c.inFlight);
+				if (this.freeSlots() <= 0) {
+					// A fetch ending or a page finished wakes the loop (startCrawl).
+					await new Promise<void>(resolve => {
+						c.wake = resolve;
+						setTimeout(resolve, MAX_IDLE_MS).unref();
+					});
+					c.wake = null;
 					continue;
 				}
 				let popped = false;
@@ -316,7 +332,7 @@ const CrawlerService: ServiceSchema<ServiceSettingSchema, CrawlerMethods, Crawle
 			// queues whose best request is of a lower priority wait for a later pass.
 			const below = candidates.length ? priorityTierEnd(candidates[0]!.score) : null;
 			const tier = candidates.filter(cand => below === null || cand.score < below);
-			let free = s.CONCURRENT_REQUESTS - c.inFlight.size;
+			let free = this.freeSlots();
 			let started = 0;
 			for (const [index, { q }] of tier.entries()) {
 				if (free <= 0) break;
@@ -351,7 +367,15 @@ const CrawlerService: ServiceSchema<ServiceSettingSchema, CrawlerMethods, Crawle
 		/** Crawl a popped request in the background, in flight until it ends (its lease kept for stop). */
 		startCrawl({ request, lease }) {
 			const c = this.crawler;
-			const task = this.crawl(request, lease).catch(async (err: Error) => {
+			c.fetching++;
+			let fetching = true;
+			const fetched = () => {
+				if (!fetching) return;
+				fetching = false;
+				c.fetching--;
+				c.wake?.();
+			};
+			const task = this.crawl(request, lease, fetched).catch(async (err: Error) => {
 				if (isRetryable(err)) {
 					// Redis or Kafka away: the lease stays, the request returns to its queue after REQUEST_LEASE_TIMEOUT.
 					this.logger.warn("Crawl interrupted; the request returns to its queue when its lease expires", { url: request.url, error: err.message });
@@ -365,13 +389,15 @@ const CrawlerService: ServiceSchema<ServiceSettingSchema, CrawlerMethods, Crawle
 			c.inFlight.add(task);
 			c.leases.set(task, { spiderid: request.spiderid, lease });
 			void task.finally(() => {
+				fetched();
 				c.inFlight.delete(task);
 				c.leases.delete(task);
 				c.wake?.();
 			});
 		},
 
-		async crawl(request, lease) {
+		/** Fetch, publish and follow one request; `fetched` is called once its fetch slot is free again. */
+		async crawl(request, lease, fetched) {
 			const c = this.crawler;
 			const s = this.settingsNow();
 			const spider = SPIDERS.get(request.spiderid) ?? SPIDERS.get("link")!;
@@ -411,11 +437,13 @@ const CrawlerService: ServiceSchema<ServiceSettingSchema, CrawlerMethods, Crawle
 				});
 				c.metrics.fetchDone(request.spiderid, (performance.now() - fetchStarted) / 1000);
 			} catch (err) {
+				fetched();
 				c.metrics.fetchDone(request.spiderid, (performance.now() - fetchStarted) / 1000);
 				await this.retryOrGiveUp(request, (err as Error).message, null);
 				await c.frontier.ack(request.spiderid, lease);
 				return;
 			}
+			fetched();
 			if (RETRY_HTTP_CODES.has(result.status) && (await this.retryOrGiveUp(request, `HTTP ${result.status}`, result.status))) {
 				await c.frontier.ack(request.spiderid, lease);
 				return;
@@ -568,6 +596,7 @@ const CrawlerService: ServiceSchema<ServiceSettingSchema, CrawlerMethods, Crawle
 			crawlDelays: new Map(),
 			ip: null,
 			inFlight: new Set(),
+			fetching: 0,
 			leases: new Map(),
 			stopping: false,
 			loop: null,
@@ -634,7 +663,7 @@ const CrawlerService: ServiceSchema<ServiceSettingSchema, CrawlerMethods, Crawle
 		});
 		if (s.SCHEDULER_IP_ENABLED) every(s.SCHEDULER_IP_REFRESH, "Public IP refresh", () => this.refreshIp());
 		c.loop = this.schedule();
-		this.logger.info("Crawling", { spiders: c.spiders.map(sp => sp.name), concurrency: s.CONCURRENT_REQUESTS });
+		this.logger.info("Crawling", { spiders: c.spiders.map(sp => sp.name), concurrency: s.CONCURRENT_REQUESTS, concurrent_items: s.CONCURRENT_ITEMS });
 	},
 
 	async stopped() {

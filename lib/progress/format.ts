@@ -103,7 +103,10 @@ export function statusLine(s: ClusterStatus, pagesPerSecond: number): string {
 /** What a crawler node's `crawler.status` action answers (the parts the status line needs). */
 export interface CrawlerStatusPart {
 	counts?: { crawled?: number };
+	/** Requests under lease: being fetched, or pages being published. */
 	in_flight?: number;
+	/** Of those, the ones being fetched. */
+	fetching?: number;
 	backlog?: { spiders?: Record<string, { backlog: number; domains: number }> };
 }
 
@@ -117,7 +120,7 @@ export function summarizeCrawlers(nodes: number, statuses: readonly CrawlerStatu
 	let inFlight = 0;
 	for (const st of statuses) {
 		pages += st.counts?.crawled ?? 0;
-		inFlight += st.in_flight ?? 0;
+		inFlight += st.fetching ?? st.in_flight ?? 0;
 		for (const [spider, b] of Object.entries(st.backlog?.spiders ?? {})) {
 			const seen = perSpider.get(spider);
 			if (!seen || b.backlog > seen.backlog) perSpider.set(spider, { backlog: b.backlog, domains: b.domains });

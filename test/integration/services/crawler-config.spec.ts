@@ -443,4 +443,45 @@ describe("crawler configuration: ZooKeeper away, malformed documents, public IP,
 		expect(await eventually(() => crawled(c2, child2), 20000)).toBe(true);
 		expect(await queued(LOCALHOST, c2)).toBe(false);
 	});
+	it("keeps at most CONCURRENT_REQUESTS fetches open, and at most CONCURRENT_ITEMS more pages in flight while they are published", async () => {
+		// A slow site of its own (another port of 127.0.0.1): each page answers after 150 ms, so fetches overlap.
+		let open = 0;
+		let maxOpen = 0;
+		const slow = await startLoopback((path, _req, res) => {
+			if (path === "/robots.txt") return void res.writeHead(404).end();
+			open++;
+			maxOpen = Math.max(maxOpen, open);
+			setTimeout(() => {
+				open--;
+				if (path === "/hub") html(res, Array.from({ length: 24 }, (_, i) => `<a href="/slow/${i}">${i}</a>`).join(" "));
+				else html(res, `<p>${path}</p>`);
+			}, 150);
+		});
+		try {
+			const node = await startCrawler({ CONCURRENT_REQUESTS: 3, CONCURRENT_ITEMS: 2 });
+			const crawlid = uniqueName("slots");
+			let sampling = true;
+			const samples: Array<{ fetching: number; in_flight: number }> = [];
+			const sampler = (async () => {
+				for (let i = 0; sampling && i < 2000; i++) {
+					samples.push((await node.broker.call("crawler.status")) as { fetching: number; in_flight: number });
+					await sleep(10);
+				}
+			})();
+			await feed({ url: `http://127.0.0.1:${slow.port}/hub`, crawlid, maxdepth: 1 });
+			const done = await eventually(() => pagesOf(crawlid).length >= 25, 30000);
+			sampling = false;
+			await sampler;
+			expect(done).toBe(true);
+			expect(new Set(pagesOf(crawlid).map(p => p.url)).size).toBe(25);
+			// the limit is reached (fetches overlap) and never passed
+			expect(maxOpen).toBe(3);
+			expect(samples.length).toBeGreaterThan(10);
+			expect(Math.max(...samples.map(x => x.fetching))).toBeLessThanOrEqual(3);
+			expect(Math.max(...samples.map(x => x.in_flight))).toBeLessThanOrEqual(5);
+			expect(samples.every(x => x.fetching <= x.in_flight)).toBe(true);
+		} finally {
+			await slow.close();
+		}
+	});
 });

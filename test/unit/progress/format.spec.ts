@@ -40,9 +40,10 @@ describe("progress formatting", () => {
 
 	it("sums crawler statuses: pages and fetches add up, a spider's backlog is the largest seen", () => {
 		const s = summarizeCrawlers(3, [
-			{ counts: { crawled: 10 }, in_flight: 2, backlog: { spiders: { link: { backlog: 100, domains: 4 } } } },
+			{ counts: { crawled: 10 }, in_flight: 5, fetching: 2, backlog: { spiders: { link: { backlog: 100, domains: 4 } } } },
 			{ counts: { crawled: 5 }, in_flight: 1, backlog: { spiders: { link: { backlog: 98, domains: 4 }, wandering: { backlog: 7, domains: 1 } } } }
 		]);
+		// Fetches: the `fetching` part of in_flight where a crawler reports it (pages being published are not fetches).
 		expect(s).toEqual({ nodes: 3, crawlers: 2, pages: 15, inFlight: 3, backlog: 107, domains: 5 });
 		expect(summarizeCrawlers(1, [])).toEqual({ nodes: 1, crawlers: 0, pages: 0, inFlight: 0, backlog: null, domains: null });
 	});
