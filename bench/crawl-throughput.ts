@@ -167,9 +167,15 @@ export async function runCrawl(o: CrawlOptions): Promise<CrawlResult> {
 		};
 		o.log(`  ${pages} pages in ${result.seconds} s: ${result.pages_per_s} pages/s${complete ? "" : " (INCOMPLETE)"}; page parsed -> read from the firehose p50 ${result.page_to_reader_ms.p50} ms, p99 ${result.page_to_reader_ms.p99} ms`);
 
-		const times: SampleTimes[] = [];
-		if (o.latencySamples) result.latency = await measureLatency(o, reader, incoming, times);
 		await reader.stop().catch(() => undefined);
+		const times: SampleTimes[] = [];
+		if (o.latencySamples) {
+			// Latency is read by a prompt reader (every page at once), from the topic's end.
+			reader = new FirehoseReader(o.kafka, `${o.prefix}.crawled_firehose`, "prompt");
+			await reader.start();
+			result.latency = await measureLatency(o, reader, incoming, times);
+			await reader.stop().catch(() => undefined);
+		}
 		await Promise.all(nodes.map(n => n.stop()));
 		if (result.latency) {
 			splitAtIngest(result.latency, times, nodes[0]!.log);
@@ -199,6 +205,13 @@ export async function runCrawl(o: CrawlOptions): Promise<CrawlResult> {
 async function measureLatency(o: CrawlOptions, reader: FirehoseReader, incoming: string, times: SampleTimes[]): Promise<LatencyResult> {
 	const samples = o.latencySamples!;
 	o.log(`  feed-to-first-page latency: ${samples} single-page crawls, one at a time, at random moments`);
+	// The reader starts at the topic's end once it has joined: pages until one of these is read may be missed.
+	let joined = false;
+	for (let attempt = 0; attempt < 10 && !joined; attempt++) {
+		await feed(o.kafka, incoming, [{ url: pageUrl(o.site, o.port, attempt), appid: "bench", crawlid: `latency-join-${attempt}`, maxdepth: 0, spiderid: "link" }]);
+		joined = await reader.waitFor(`latency-join-${attempt}`, 1, 3000);
+	}
+	if (!joined) throw new Error("latency: the prompt firehose reader read nothing in 30 s");
 	const rnd = prng(4242);
 	const ms: number[] = [];
 	const toParsed: number[] = [];

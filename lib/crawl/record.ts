@@ -44,20 +44,21 @@ export function pageRecord(page: PageRecordInput, base64: boolean, now: Date = n
 }
 
 /**
- * The message of a record, within `maxBytes` (KAFKA_PRODUCER_MAX_REQUEST_SIZE): when the page is too big,
- * its body is cut until the message fits, rather than losing the page.
+ * The message of a record as UTF-8 bytes (encoded once: the Kafka client sends them as they are), within
+ * `maxBytes` (KAFKA_PRODUCER_MAX_REQUEST_SIZE): when the page is too big, its body is cut until the message
+ * fits, rather than losing the page.
  */
-export function fitRecord(record: Record<string, unknown>, maxBytes: number): { message: string; truncated: boolean } {
-	let message = JSON.stringify(record);
-	if (Buffer.byteLength(message) <= maxBytes || typeof record.body !== "string") return { message, truncated: false };
+export function fitRecord(record: Record<string, unknown>, maxBytes: number): { message: Buffer; truncated: boolean } {
+	let message = Buffer.from(JSON.stringify(record));
+	if (message.length <= maxBytes || typeof record.body !== "string") return { message, truncated: false };
 	let body = record.body;
-	for (let i = 0; i < 30 && Buffer.byteLength(message) > maxBytes && body.length > 0; i++) {
-		const over = Buffer.byteLength(message) - maxBytes;
+	for (let i = 0; i < 30 && message.length > maxBytes && body.length > 0; i++) {
+		const over = message.length - maxBytes;
 		const bodyBytes = Buffer.byteLength(JSON.stringify(body));
 		// Cut proportionally to how much of the body's JSON must go, plus a margin.
 		const keep = Math.max(0, Math.floor(body.length * (1 - (over + 64) / bodyBytes)) - 16);
 		body = body.slice(0, Math.min(keep, body.length - 1));
-		message = JSON.stringify({ ...record, body });
+		message = Buffer.from(JSON.stringify({ ...record, body }));
 	}
 	return { message, truncated: true };
 }

@@ -27,11 +27,12 @@ import {
 	timeoutIndexMember,
 	timeoutKey
 } from "./keys.ts";
-import { ENQUEUE_LUA, FORGET_EMPTY_LUA, POP_LUA, PURGE_LUA, REAP_LUA } from "./scripts.ts";
+import { ENQUEUE_LUA, FORGET_EMPTY_LUA, POP_LUA, PURGE_LUA, REAP_LUA, SEEN_LUA } from "./scripts.ts";
 
 declare module "ioredis" {
 	interface RedisCommander<Context> {
 		frontierEnqueue(...args: Array<string | number>): Result<string[], Context>;
+		frontierSeen(...args: Array<string | number>): Result<number[], Context>;
 		frontierPop(...args: Array<string | number>): Result<Array<string | number>, Context>;
 		frontierReap(...args: Array<string | number>): Result<number, Context>;
 		frontierForgetEmpty(...args: string[]): Result<number, Context>;
@@ -92,6 +93,9 @@ export function priorityTierEnd(score: number): number {
 	return Math.floor(score) + 1;
 }
 
+/** Fewest filtered requests in one enqueue for which the dupefilter is read first (Frontier.knownDuplicates). */
+export const DUPEFILTER_PRECHECK_MIN = 4;
+
 const SEED_OPTIONS: EnqueueOptions = { dupefilterTimeout: 1, checkBlacklist: false, domainMaxPagesTimeout: 1, globalPageLimit: null, globalPageLimitTimeout: 1 };
 
 /** One request to enqueue: its domain queue and, for the dupefilter, its fingerprint (none: not filtered). */
@@ -144,6 +148,7 @@ function defineScripts(redis: RedisClient): void {
 	if (defined.has(redis)) return;
 	// The key count varies with the number of requests: it is the first argument.
 	redis.defineCommand("frontierEnqueue", { lua: ENQUEUE_LUA });
+	redis.defineCommand("frontierSeen", { numberOfKeys: 1, lua: SEEN_LUA });
 	redis.defineCommand("frontierPop", { numberOfKeys: 4, lua: POP_LUA });
 	redis.defineCommand("frontierReap", { numberOfKeys: 3, lua: REAP_LUA });
 	redis.defineCommand("frontierPurge", { numberOfKeys: 1, lua: PURGE_LUA });
@@ -193,9 +198,41 @@ export class Frontier {
 	 */
 	async enqueueMany(items: readonly EnqueueItem[], opts: EnqueueOptions): Promise<EnqueueOutcome[]> {
 		if (!items.length) return [];
-		const outcomes = (await this.redis.frontierEnqueue(...enqueueManyArgs(items, opts, this.cluster))) as EnqueueOutcome[];
+		const known = await this.knownDuplicates(items, opts.dupefilterTimeout);
+		const rest = items.filter((_, i) => !known[i]);
+		const sent = rest.length ? ((await this.redis.frontierEnqueue(...enqueueManyArgs(rest, opts, this.cluster))) as EnqueueOutcome[]) : [];
+		let next = 0;
+		const outcomes = items.map((_, i): EnqueueOutcome => (known[i] ? "duplicate" : sent[next++]!));
 		this.announce(items.filter((_, i) => outcomes[i] === "queued").map(i => this.queueKey(i.request.spiderid, i.domain)));
 		return outcomes;
+	}
+
+	/**
+	 * Which requests the dupefilter already holds, read with one script call per crawl (when at least
+	 * DUPEFILTER_PRECHECK_MIN are filtered; scripts.ts SEEN_LUA): most links of a page lead to pages already
+	 * seen, and they need not travel to the enqueue script. Only a shortcut: the script checks the rest
+	 * atomically, and a request found here was a duplicate when it was looked at.
+	 */
+	private async knownDuplicates(items: readonly EnqueueItem[], dupefilterTimeout: number): Promise<boolean[]> {
+		const known = items.map(() => false);
+		const byKey = new Map<string, number[]>();
+		items.forEach(({ request, fingerprint }, i) => {
+			if (!fingerprint) return;
+			const key = dupefilterKey(this.spiderPart(request.spiderid), request.crawlid);
+			const indexes = byKey.get(key) ?? [];
+			indexes.push(i);
+			byKey.set(key, indexes);
+		});
+		let filtered = 0;
+		for (const indexes of byKey.values()) filtered += indexes.length;
+		if (filtered < DUPEFILTER_PRECHECK_MIN) return known;
+		const lookups = [...byKey].map(async ([key, indexes]) => {
+			// A failed look leaves its requests to the enqueue script.
+			const seen = await this.redis.frontierSeen(key, dupefilterTimeout, ...indexes.map(i => items[i]!.fingerprint!)).catch(() => null);
+			if (Array.isArray(seen)) indexes.forEach((i, j) => (known[i] = seen[j] === 1));
+		});
+		await Promise.all(lookups);
+		return known;
 	}
 
 	/**

@@ -98,6 +98,19 @@ return out
 `;
 
 /**
+ * Which fingerprints a dupefilter already holds (read only), refreshing its expiry as the
+ * enqueue script does for every dupefilter it touches: requests found here are not sent to it, and the
+ * filter of a crawl whose pages only lead to pages already seen must not expire while it is crawled.
+ * KEYS: 1 dupefilter.  ARGV: 1 DUPEFILTER_TIMEOUT, 2.. fingerprints.  Returns 1/0 per fingerprint.
+ */
+export const SEEN_LUA = `
+local seen = {}
+for i = 2, #ARGV do seen[#seen + 1] = redis.call('SISMEMBER', KEYS[1], ARGV[i]) end
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[1]))
+return seen
+`;
+
+/**
  * Pop the best requests of a domain queue, as many as the throttle allows up to a maximum, and lease them.
  * KEYS: 1 queue, 2 throttle window (ZSET of hit times), 3 moderation key (next allowed time),
  *       4 leases (ZSET, score = lease expiry)

@@ -82,6 +82,11 @@ export interface ConsumeOptions {
 	onMessage: (message: IncomingMessage) => Promise<void>;
 	/** Concurrent partitions handled at once (default 1). */
 	partitionsConsumedConcurrently?: number;
+	/**
+	 * Bytes a fetch waits for (up to KAFKA_CONSUMER_TIMEOUT) before it answers; default 1: every message as
+	 * soon as it is there. A bulk reader sets more to make fewer, larger fetches.
+	 */
+	minBytes?: number;
 }
 
 export interface KafkaConsumerHandle {
@@ -423,6 +428,7 @@ export class KafkaClient {
 		const consumer = this.kafka.consumer({
 			groupId: opts.groupId,
 			maxWaitTimeInMs: Math.max(10, s.KAFKA_CONSUMER_TIMEOUT),
+			minBytes: opts.minBytes ?? 1,
 			maxBytesPerPartition: s.KAFKA_CONSUMER_FETCH_MESSAGE_MAX_BYTES,
 			maxBytes: Math.max(s.KAFKA_CONSUMER_FETCH_MESSAGE_MAX_BYTES, 10 * 1024 * 1024),
 			sessionTimeout: 30000,

@@ -77,6 +77,47 @@ describe("frontier (Redis Lua scripts)", () => {
 		expect(await frontier.enqueueMany([], OPTS)).toEqual([]);
 	});
 
+	it("reads the dupefilter first: links already seen never reach the enqueue script, and the filter's expiry is still refreshed", async () => {
+		const dupefilter = `${spider}:dupefilter:c1`;
+		await redis.sadd(dupefilter, "http://a.com/1", "http://a.com/2");
+		await redis.expire(dupefilter, 100);
+		// Every command Redis runs on this crawl's dupefilter, including those inside scripts.
+		const monitor = await redis.monitor();
+		const seen: string[][] = [];
+		monitor.on("monitor", (_time: string, args: string[]) => {
+			if (args.includes(dupefilter)) seen.push(args);
+		});
+		try {
+			const link = (url: string) => ({ request: req({ url }), domain: "a.com", fingerprint: url });
+			const outcomes = await frontier.enqueueMany([link("http://a.com/1"), link("http://a.com/3"), link("http://a.com/2"), link("http://a.com/3"), link("http://a.com/4")], OPTS);
+			expect(outcomes).toEqual(["duplicate", "queued", "duplicate", "duplicate", "queued"]);
+			// every request, then only the unknown ones (including the repeat of a new link within the call)
+			await eventually(() => seen.filter(c => c[0]!.toLowerCase() === "sadd").length >= 3, 5000);
+			await new Promise(r => setTimeout(r, 100));
+			const sadds = seen.filter(c => c[0]!.toLowerCase() === "sadd").map(c => c[2]);
+			expect(sadds).toEqual(["http://a.com/3", "http://a.com/3", "http://a.com/4"]);
+			expect(seen.filter(c => c[0]!.toLowerCase() === "sismember").map(c => c[2])).toEqual(["http://a.com/1", "http://a.com/3", "http://a.com/2", "http://a.com/3", "http://a.com/4"]);
+			expect(await redis.zcard(queueKey(spider, "a.com"))).toBe(2);
+
+			// all of a page's links already seen: nothing is sent to the enqueue script, but the filter lives on
+			await redis.expire(dupefilter, 100);
+			const before = seen.length;
+			expect(await frontier.enqueueMany([1, 2, 3, 4].map(i => link(`http://a.com/${i}`)), OPTS)).toEqual(["duplicate", "duplicate", "duplicate", "duplicate"]);
+			expect(await redis.ttl(dupefilter)).toBeGreaterThan(590);
+			await new Promise(r => setTimeout(r, 100));
+			expect(seen.slice(before).filter(c => c[0]!.toLowerCase() === "sadd")).toEqual([]);
+
+			// fewer than DUPEFILTER_PRECHECK_MIN filtered links: the enqueue script alone checks them
+			const mark = seen.length;
+			expect(await frontier.enqueueMany([link("http://a.com/1"), link("http://a.com/5")], OPTS)).toEqual(["duplicate", "queued"]);
+			await eventually(() => seen.length >= mark + 2, 5000);
+			await new Promise(r => setTimeout(r, 100));
+			expect(seen.slice(mark).filter(c => c[0]!.toLowerCase() === "sismember")).toEqual([]);
+		} finally {
+			monitor.disconnect();
+		}
+	});
+
 	it("announces the queues that received requests (seeds and links), and only those", async () => {
 		const listener = redis.duplicate();
 		const heard: string[] = [];
