@@ -6,6 +6,7 @@
 import { randomBytes } from "node:crypto";
 import type { Result } from "ioredis";
 import { batch, batchAll, isCluster, scanKeys, type BatchCommand, type RedisClient } from "../redis/client.ts";
+import { coalescerFor, type Coalescer } from "../redis/coalesce.ts";
 import type { CrawlRequest } from "../requests/kinds/crawl.ts";
 import {
 	blacklistKey,
@@ -164,8 +165,15 @@ export class Frontier {
 	/** Where queues that received requests are announced (keys.ts queuedChannel). */
 	readonly channel: string;
 
+	/**
+	 * Commands a crawler sends for each page (link lookups and enqueues, acknowledgements, announcements)
+	 * share socket writes with the others of the same event-loop turn (lib/redis/coalesce.ts).
+	 */
+	private readonly coalescer: Coalescer;
+
 	constructor(redis: RedisClient) {
 		this.redis = redis;
+		this.coalescer = coalescerFor(redis);
 		this.cluster = isCluster(redis);
 		this.channel = queuedChannel(isCluster(redis) ? 0 : (redis.options.db ?? 0));
 		defineScripts(redis);
@@ -174,7 +182,7 @@ export class Frontier {
 	/** Announce queues that just received requests (a hint for idle crawlers; a failure is ignored). */
 	announce(queues: Iterable<string>): void {
 		const message = [...new Set(queues)].join("\n");
-		if (message) this.redis.publish(this.channel, message).catch(() => undefined);
+		if (message) this.coalescer.send("publish", this.channel, message).catch(() => undefined);
 	}
 
 	/** The spider as written in its keys (lib/frontier/keys.ts spiderKeyPart). */
@@ -200,7 +208,7 @@ export class Frontier {
 		if (!items.length) return [];
 		const known = await this.knownDuplicates(items, opts.dupefilterTimeout);
 		const rest = items.filter((_, i) => !known[i]);
-		const sent = rest.length ? ((await this.redis.frontierEnqueue(...enqueueManyArgs(rest, opts, this.cluster))) as EnqueueOutcome[]) : [];
+		const sent = rest.length ? ((await this.coalescer.send("frontierEnqueue", ...enqueueManyArgs(rest, opts, this.cluster))) as EnqueueOutcome[]) : [];
 		let next = 0;
 		const outcomes = items.map((_, i): EnqueueOutcome => (known[i] ? "duplicate" : sent[next++]!));
 		this.announce(items.filter((_, i) => outcomes[i] === "queued").map(i => this.queueKey(i.request.spiderid, i.domain)));
@@ -228,7 +236,7 @@ export class Frontier {
 		if (filtered < DUPEFILTER_PRECHECK_MIN) return known;
 		const lookups = [...byKey].map(async ([key, indexes]) => {
 			// A failed look leaves its requests to the enqueue script.
-			const seen = await this.redis.frontierSeen(key, dupefilterTimeout, ...indexes.map(i => items[i]!.fingerprint!)).catch(() => null);
+			const seen = await this.coalescer.send("frontierSeen", key, dupefilterTimeout, ...indexes.map(i => items[i]!.fingerprint!)).catch(() => null);
 			if (Array.isArray(seen)) indexes.forEach((i, j) => (known[i] = seen[j] === 1));
 		});
 		await Promise.all(lookups);
@@ -303,7 +311,7 @@ export class Frontier {
 
 	/** The request was crawled and its page accepted by Kafka: end the lease. */
 	async ack(spiderid: string, lease: string): Promise<void> {
-		await this.redis.zrem(leasesKey(this.spiderPart(spiderid)), lease);
+		await this.coalescer.send("zrem", leasesKey(this.spiderPart(spiderid)), lease);
 	}
 
 	/**

@@ -6,6 +6,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { batch, type BatchCommand, type RedisClient } from "../redis/client.ts";
+import { coalescerFor } from "../redis/coalesce.ts";
 import { lifetimeKey, windowKey, type StatsWindow } from "./keys.ts";
 
 export interface CounterSnapshot {
@@ -39,7 +40,8 @@ export class StatsCollector {
 			}
 			commands.push(["pfadd", lifetimeKey(base), member]);
 		}
-		await batch(this.redis, commands);
+		// With the other commands of this turn (a crawler counts a status code per page).
+		await coalescerFor(this.redis).batch(commands);
 	}
 
 	/** Drop events older than each window (run every STATS_CYCLE seconds). */
