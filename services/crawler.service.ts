@@ -32,6 +32,8 @@ import { RedisMixin, type RedisMixinThis } from "../mixins/redis.mixin.ts";
 import { StatsMixin, type StatsMixinThis } from "../mixins/stats.mixin.ts";
 import { ZookeeperMixin, type ZookeeperMixinThis } from "../mixins/zookeeper.mixin.ts";
 
+/** This machine's name, in the status-code stats keys (as the original's `<host>:<spider>:<code>`). */
+const HOST = hostname();
 /** Statuses retried like Scrapy's RETRY_HTTP_CODES. */
 export const RETRY_HTTP_CODES = new Set([500, 502, 503, 504, 522, 524, 408]);
 /** Seconds an empty domain queue waits before it is looked at again. */
@@ -479,8 +481,7 @@ const CrawlerService: ServiceSchema<ServiceSettingSchema, CrawlerMethods, Crawle
 			this.logger.warn("Gave up retrying", { url: request.url, crawlid: request.crawlid, retry_times: tries, reason });
 			if (status === null) {
 				// As the original: a download that never answered counts as a 504.
-				const host = hostname();
-				if (s.STATS_STATUS_CODES && s.STATUS_RESPONSE_CODES.includes(504)) await this.statsIncrement(`${host}:${request.spiderid}:504`);
+				if (s.STATS_STATUS_CODES && s.STATUS_RESPONSE_CODES.includes(504)) await this.statsIncrement(`${HOST}:${request.spiderid}:504`);
 			}
 			return false;
 		},
@@ -538,7 +539,7 @@ const CrawlerService: ServiceSchema<ServiceSettingSchema, CrawlerMethods, Crawle
 			c.metrics.pageCrawled(request.spiderid, result.status);
 			c.crawls.add(request.spiderid, request.appid, request.crawlid);
 			this.logger.debug("Scraped page", { url: request.url, status_code: result.status, crawlid: request.crawlid, links: output.links.length });
-			if (s.STATS_STATUS_CODES && s.STATUS_RESPONSE_CODES.includes(result.status)) await this.statsIncrement(`${hostname()}:${request.spiderid}:${result.status}`);
+			if (s.STATS_STATUS_CODES && s.STATUS_RESPONSE_CODES.includes(result.status)) await this.statsIncrement(`${HOST}:${request.spiderid}:${result.status}`);
 		},
 
 		/** Queue a page's follow-up requests: one frontier script call per spider, links in page order. */

@@ -1,7 +1,7 @@
 /**
  * Rolling time-window counters and lifetime counts in Redis, in the key layout of Scrapy Cluster's
  * Stats Collector (see keys.ts). Unlike the original, events in the same microsecond are not merged
- * (members carry a random suffix) and window keys expire when no longer written, so counters of
+ * (members carry a per-collector random token and a sequence number) and window keys expire when no longer written, so counters of
  * vanished hosts do not pile up.
  */
 import { randomBytes } from "node:crypto";
@@ -20,6 +20,9 @@ export class StatsCollector {
 	private readonly cycleSeconds: number;
 	/** Every base key this collector wrote, so trim() knows what to trim. */
 	private readonly bases = new Set<string>();
+	/** Members are `<time>:<this collector's random token>:<sequence>`: unique across processes without a random draw per event. */
+	private readonly token = randomBytes(6).toString("hex");
+	private sequence = 0;
 
 	constructor(redis: RedisClient, windows: StatsWindow[], cycleSeconds: number) {
 		this.redis = redis;
@@ -33,7 +36,7 @@ export class StatsCollector {
 		const commands: BatchCommand[] = [];
 		for (const base of bases) {
 			this.bases.add(base);
-			const member = `${now.toFixed(6)}:${randomBytes(4).toString("hex")}`;
+			const member = `${now.toFixed(6)}:${this.token}:${(this.sequence++).toString(36)}`;
 			for (const w of this.windows) {
 				const key = windowKey(base, w.seconds);
 				commands.push(["zadd", key, now, member], ["expire", key, w.seconds + 2 * this.cycleSeconds]);

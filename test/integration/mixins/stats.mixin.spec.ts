@@ -37,6 +37,19 @@ describe("StatsMixin against the real Redis", () => {
 		expect(snap[`stats:${component}:total`]).toEqual({ "900": 6, "3600": 6, lifetime: 6 });
 	});
 
+	it("counts every event, even many in the same microsecond of one turn and from two instances at once", async () => {
+		const other = testBroker(testSettings({ STATS_TIMES: ["SECONDS_15_MINUTE"] }));
+		const twin = other.createService({ name: "s", mixins: [StatsMixin({ component }), RedisMixin()] }) as unknown as StatsService;
+		await other.start();
+		try {
+			await Promise.all([...Array.from({ length: 200 }, () => svc.statsIncrement("burst")), ...Array.from({ length: 200 }, () => twin.statsIncrement("burst"))]);
+			expect(await svc.redis.zcard(`stats:${component}:burst:900`)).toBe(400);
+			expect(await svc.redis.pfcount(`stats:${component}:burst:lifetime`)).toBeGreaterThan(390); // HyperLogLog: about 0.8% error
+		} finally {
+			await other.stop();
+		}
+	});
+
 	it("trims events older than the window", async () => {
 		const key = `stats:${component}:old:900`;
 		const now = Date.now() / 1000;
