@@ -14,7 +14,7 @@ import { CRAWL_COUNTS_CAPACITY, CrawlCounts } from "../lib/crawl/crawl-counts.ts
 import { diffDomainConfig, domainThrottle, EMPTY_DOMAIN_CONFIG, isBlacklisted, parseDomainConfig, type DomainConfig } from "../lib/crawl/domain-config.ts";
 import { decodeBody, extractLinks } from "../lib/crawl/extract.ts";
 import { Fetcher, type FetchResult } from "../lib/crawl/fetch.ts";
-import { compileLinkFilter } from "../lib/crawl/link-filter.ts";
+import { linkFilterFor } from "../lib/crawl/link-filter.ts";
 import { lookupPublicIp } from "../lib/crawl/public-ip.ts";
 import { freeSlots } from "../lib/crawl/slots.ts";
 import { fitRecord, pageRecord } from "../lib/crawl/record.ts";
@@ -494,7 +494,7 @@ const CrawlerService: ServiceSchema<ServiceSettingSchema, CrawlerMethods, Crawle
 			const decoded = isHtml || /text|json/i.test(contentType ?? "") ? decodeBody(result.body, contentType) : null;
 			let filter: (url: string) => boolean;
 			try {
-				filter = compileLinkFilter({
+				filter = linkFilterFor({
 					allowed_domains: request.allowed_domains ?? null,
 					allow_regex: request.allow_regex ?? null,
 					deny_regex: request.deny_regex ?? null,

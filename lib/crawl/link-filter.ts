@@ -124,3 +124,22 @@ export function compileLinkFilter(opts: LinkFilterOptions): (url: string) => boo
 		return true;
 	};
 }
+
+/** Compiled filters kept by linkFilterFor (requests of one crawl share their options). */
+const FILTER_CACHE_SIZE = 256;
+const filterCache = new Map<string, (url: string) => boolean>();
+
+/**
+ * compileLinkFilter, remembered for the last FILTER_CACHE_SIZE distinct option sets: a crawler compiles a
+ * crawl's patterns and extension list once, not once per page. Throws on an invalid pattern (not cached).
+ */
+export function linkFilterFor(opts: LinkFilterOptions): (url: string) => boolean {
+	const key = JSON.stringify([opts.allowed_domains ?? null, opts.allow_regex ?? null, opts.deny_regex ?? null, opts.deny_extensions ?? null]);
+	let filter = filterCache.get(key);
+	if (!filter) {
+		filter = compileLinkFilter(opts);
+		filterCache.set(key, filter);
+		if (filterCache.size > FILTER_CACHE_SIZE) filterCache.delete(filterCache.keys().next().value!);
+	}
+	return filter;
+}

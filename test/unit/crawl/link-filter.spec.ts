@@ -3,7 +3,7 @@
  * allow, deny and deny_extensions as the crawl request fields set them.
  */
 import type { LinkFilterOptions } from "../../../lib/crawl/link-filter.ts";
-import { compileLinkFilter, DEFAULT_DENY_EXTENSIONS, pathExtension } from "../../../lib/crawl/link-filter.ts";
+import { compileLinkFilter, DEFAULT_DENY_EXTENSIONS, linkFilterFor, pathExtension } from "../../../lib/crawl/link-filter.ts";
 
 const NONE: LinkFilterOptions = { allowed_domains: null, allow_regex: null, deny_regex: null, deny_extensions: null };
 const filter = (opts: Partial<LinkFilterOptions>): ((url: string) => boolean) => compileLinkFilter({ ...NONE, ...opts });
@@ -203,5 +203,24 @@ describe("pathExtension", () => {
 		["/name.", "."]
 	])("of %j is %j", (path, ext) => {
 		expect(pathExtension(path)).toBe(ext);
+	});
+});
+
+describe("linkFilterFor", () => {
+	it("compiles a set of options once and filters as compileLinkFilter does", () => {
+		const opts: LinkFilterOptions = { allowed_domains: ["a.com"], allow_regex: null, deny_regex: ["/private/"], deny_extensions: null };
+		const f = linkFilterFor(opts);
+		expect(linkFilterFor({ ...opts })).toBe(f);
+		const fresh = compileLinkFilter(opts);
+		for (const url of ["http://a.com/x", "http://b.com/x", "http://a.com/private/1", "http://a.com/x.jpg"]) expect(f(url)).toBe(fresh(url));
+		// other options, another filter
+		expect(linkFilterFor({ ...opts, allowed_domains: ["b.com"] })).not.toBe(f);
+		expect(linkFilterFor({ ...opts, allowed_domains: ["b.com"] })("http://b.com/x")).toBe(true);
+	});
+
+	it("keeps refusing an invalid pattern (never caches a failure)", () => {
+		const bad: LinkFilterOptions = { allowed_domains: null, allow_regex: ["("], deny_regex: null, deny_extensions: null };
+		expect(() => linkFilterFor(bad)).toThrow(/allow_regex/);
+		expect(() => linkFilterFor(bad)).toThrow(/allow_regex/);
 	});
 });
