@@ -120,10 +120,42 @@ function canonicalQuery(search: string): string {
 }
 
 /**
+ * The last results of a pure function of a string, first in first out: the same links (navigation,
+ * headers, footers, a site's hubs) appear on page after page, and each would otherwise be parsed and
+ * hashed again every time.
+ */
+class Recent<V> {
+	private readonly map = new Map<string, V>();
+	private readonly size: number;
+
+	constructor(size: number) {
+		this.size = size;
+	}
+
+	get(key: string, compute: (key: string) => V): V {
+		const hit = this.map.get(key);
+		if (hit !== undefined || this.map.has(key)) return hit as V;
+		const value = compute(key);
+		this.map.set(key, value);
+		if (this.map.size > this.size) this.map.delete(this.map.keys().next().value!);
+		return value;
+	}
+}
+
+/** URLs whose canonical form and GET fingerprint are remembered. */
+export const RECENT_URLS = 8192;
+const canonicalForms = new Recent<string | null>(RECENT_URLS);
+const getFingerprints = new Recent<string>(RECENT_URLS);
+
+/**
  * The canonical form of an http(s) URL (see the module note), or null when the URL does not parse or
- * has another scheme.
+ * has another scheme. The last RECENT_URLS answers are remembered.
  */
 export function canonicalizeUrl(url: string): string | null {
+	return canonicalForms.get(url, canonicalize);
+}
+
+function canonicalize(url: string): string | null {
 	let parsed: URL;
 	try {
 		parsed = new URL(url.trim());
@@ -143,6 +175,12 @@ export function canonicalizeUrl(url: string): string | null {
  * and the body (strings as UTF-8). A URL that cannot be canonicalised is hashed as given, trimmed.
  */
 export function requestFingerprint(method: string, url: string, body?: string | Buffer): string {
+	// Links are followed with GET and no body: those fingerprints are remembered.
+	if (method === "GET" && body === undefined) return getFingerprints.get(url, u => fingerprint("GET", u));
+	return fingerprint(method, url, body);
+}
+
+function fingerprint(method: string, url: string, body?: string | Buffer): string {
 	const hash = createHash("sha1");
 	hash.update(method.toUpperCase(), "utf8");
 	hash.update(canonicalizeUrl(url) ?? url.trim(), "utf8");

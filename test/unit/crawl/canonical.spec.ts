@@ -4,7 +4,7 @@
  * produced by w3lib 2.5's canonicalize_url; the fingerprints by Python's hashlib.sha1 over
  * method + canonical URL + body.
  */
-import { canonicalizeUrl, requestFingerprint } from "../../../lib/crawl/canonical.ts";
+import { canonicalizeUrl, RECENT_URLS, requestFingerprint } from "../../../lib/crawl/canonical.ts";
 
 const W3LIB_CASES: Array<[string, string]> = [
 	["http://www.example.com/do?c=3&b=5&b=2&a=50", "http://www.example.com/do?a=50&b=2&b=5&c=3"],
@@ -159,5 +159,19 @@ describe("requestFingerprint", () => {
 	it("hashes an unparseable URL as given rather than throwing", () => {
 		expect(requestFingerprint("GET", "not a url")).toMatch(/^[0-9a-f]{40}$/);
 		expect(requestFingerprint("GET", "not a url")).not.toBe(requestFingerprint("GET", "not an url"));
+	});
+});
+
+describe("remembered answers", () => {
+	it("gives the same canonical forms and fingerprints when asked again, past the memory's size too", () => {
+		const urls = Array.from({ length: RECENT_URLS + 100 }, (_, i) => `http://Example.com/a/%7e${i}?b=2&a=1#frag`);
+		const first = urls.map(u => [canonicalizeUrl(u), requestFingerprint("GET", u)]);
+		expect(first[5]).toEqual(["http://example.com/a/~5?a=1&b=2", requestFingerprint("get", urls[5]!)]);
+		// asked again: the oldest were forgotten and computed anew, the newest remembered; all equal
+		expect(urls.map(u => [canonicalizeUrl(u), requestFingerprint("GET", u)])).toEqual(first);
+		expect(canonicalizeUrl("ftp://example.com/")).toBeNull();
+		expect(canonicalizeUrl("ftp://example.com/")).toBeNull();
+		// a POST with a body is not taken for the GET of the same URL
+		expect(requestFingerprint("POST", urls[0]!, "x")).not.toBe(requestFingerprint("GET", urls[0]!));
 	});
 });
