@@ -16,6 +16,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { commandsBetween, CRAWLER_READY, feed, FirehoseReader, INGEST_READY, nodeEnv, redisCommands, sleep, spawnNode, type BenchNode, type ClusterRunOptions } from "./cluster.ts";
+import { CpuMeter, formatShares } from "./cpu.ts";
 import { pageUrl, prng, seedUrls } from "./site.ts";
 import { percentile, round } from "./stats.ts";
 
@@ -29,6 +30,8 @@ export interface CrawlOptions extends ClusterRunOptions {
 	loopProbe?: boolean;
 	/** Run the latency measurement on this cluster afterwards, with this many samples. */
 	latencySamples?: number;
+	/** Other processes whose CPU use during the crawl is reported (the data stack, the site), by name. */
+	otherPids?: Record<string, number | undefined>;
 }
 
 export interface CrawlResult {
@@ -47,6 +50,8 @@ export interface CrawlResult {
 	latency?: LatencyResult;
 	/** Per crawler process, with loopProbe: wall and CPU time during the crawl, and the event loop's delay. */
 	crawler_probes?: Array<{ wall_ms: number; cpu_ms: number; cpu_share: number; loop_delay_ms: Record<string, number> }>;
+	/** Share of one core each process used during the crawl (bench/cpu.ts): crawlers, ingest, data stack, site, this reader. */
+	cpu_share?: Record<string, number>;
 }
 
 export interface LatencyResult {
@@ -140,12 +145,18 @@ export async function runCrawl(o: CrawlOptions): Promise<CrawlResult> {
 
 		const before = await redisCommands(o.redis);
 		probe();
+		const meter = new CpuMeter({
+			...Object.fromEntries(nodes.map(n => [n.name.slice(o.prefix.length + 1), n.child.pid])),
+			...o.otherPids,
+			reader: process.pid
+		});
 		const t0 = performance.now();
 		await feed(o.kafka, incoming, seeds.map(url => request(url, "crawl", o.maxdepth)));
 		const complete = await reader.waitFor("crawl", o.site.pages, o.timeoutMs, 30_000, n =>
 			o.log(`  ${n} / ${o.site.pages} pages (${round(n / ((performance.now() - t0) / 1000))} pages/s)`)
 		);
 		probe();
+		const cpuShare = meter.read();
 		const after = await redisCommands(o.redis);
 		const count = reader.counts.get("crawl");
 		const pages = count?.urls.size ?? 0;
@@ -163,9 +174,11 @@ export async function runCrawl(o: CrawlOptions): Promise<CrawlResult> {
 			redis_commands_per_page: round(commands.total / Math.max(1, pages), 1),
 			redis_top_commands_per_page: Object.fromEntries(top.map(([cmd, n]) => [cmd, round(n / Math.max(1, pages), 2)])),
 			kafka_bytes_per_page: Math.round((count?.bytes ?? 0) / Math.max(1, count?.messages ?? 0)),
-			page_to_reader_ms: { p50: round(percentile(count?.lagMs ?? [], 0.5)), p99: round(percentile(count?.lagMs ?? [], 0.99)), max: round(Math.max(...(count?.lagMs ?? [0]))) }
+			page_to_reader_ms: { p50: round(percentile(count?.lagMs ?? [], 0.5)), p99: round(percentile(count?.lagMs ?? [], 0.99)), max: round(Math.max(...(count?.lagMs ?? [0]))) },
+			cpu_share: cpuShare
 		};
 		o.log(`  ${pages} pages in ${result.seconds} s: ${result.pages_per_s} pages/s${complete ? "" : " (INCOMPLETE)"}; page parsed -> read from the firehose p50 ${result.page_to_reader_ms.p50} ms, p99 ${result.page_to_reader_ms.p99} ms`);
+		if (Object.keys(cpuShare).length) o.log(`  CPU during the crawl, share of one core: ${formatShares(cpuShare)}`);
 
 		await reader.stop().catch(() => undefined);
 		const times: SampleTimes[] = [];

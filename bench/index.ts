@@ -13,6 +13,7 @@ import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import type { BareResult } from "./bare.ts";
 import { benchClients, killAll, ROOT } from "./cluster.ts";
+import { infraPids } from "./cpu.ts";
 import { runCrawl, type CrawlResult } from "./crawl-throughput.ts";
 import { runIngest, type IngestResult } from "./ingest.ts";
 import { runInfoBenchmark, type InfoBenchResult } from "./info-backlog.ts";
@@ -104,7 +105,8 @@ try {
 	try {
 		const profDir = (what: string) => join(benchDir, "profiles", runId, what);
 		const crawlerArgs = cpuProf ? ["--cpu-prof", `--cpu-prof-dir=${profDir("crawler")}`] : [];
-		const common = { site, port, maxdepth, concurrency, db, timeoutMs: crawlTimeoutMs, kafka: clients.kafka, redis: clients.redis, log, crawlerArgs, loopProbe };
+		const otherPids = { ...infraPids(ROOT), site: siteProc.pid };
+		const common = { site, port, maxdepth, concurrency, db, timeoutMs: crawlTimeoutMs, kafka: clients.kafka, redis: clients.redis, log, crawlerArgs, loopProbe, otherPids };
 		let python: { python: string } | { error: string } | null = null;
 		// Rounds interleave the throughput measurements, so a burst of load elsewhere hits each of them alike.
 		for (let round = 1; round <= repeat; round++) {

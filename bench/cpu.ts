@@ -1,0 +1,65 @@
+/**
+ * Who used the machine during a measurement: CPU time of named processes over an interval, read from
+ * /proc/<pid>/stat (Linux; elsewhere, or for a process gone meanwhile, the name is left out), as a share of
+ * one core (1 = one core busy the whole interval).
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+
+/** Clock ticks per second of /proc's CPU times (USER_HZ, 100 on Linux). */
+const TICKS_PER_S = 100;
+
+function cpuSeconds(pid: number): number | null {
+	try {
+		const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+		// Fields after the command name (which may hold spaces) in parentheses; utime and stime are fields 14 and 15.
+		const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+		return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_S;
+	} catch {
+		return null;
+	}
+}
+
+export class CpuMeter {
+	private readonly start = new Map<string, { pid: number; cpu: number }>();
+	private readonly startedAt = performance.now();
+
+	constructor(pids: Record<string, number | undefined>) {
+		for (const [name, pid] of Object.entries(pids)) {
+			const cpu = pid === undefined ? null : cpuSeconds(pid);
+			if (pid !== undefined && cpu !== null) this.start.set(name, { pid, cpu });
+		}
+	}
+
+	/** Share of one core each process used since the meter started, two decimals. */
+	read(): Record<string, number> {
+		const seconds = (performance.now() - this.startedAt) / 1000;
+		const out: Record<string, number> = {};
+		for (const [name, { pid, cpu }] of this.start) {
+			const now = cpuSeconds(pid);
+			if (now !== null && seconds > 0) out[name] = Math.round(((now - cpu) / seconds) * 100) / 100;
+		}
+		return out;
+	}
+}
+
+/** Pids of the data stack started by scripts/infra.sh (its run directory), by name; external services are absent. */
+export function infraPids(root: string): Record<string, number> {
+	const run = join(process.env.INFRA_DIR || join(root, ".infra"), "run");
+	const out: Record<string, number> = {};
+	for (const name of ["redis", "kafka", "zookeeper"]) {
+		const file = join(run, `${name}.pid`);
+		if (!existsSync(file)) continue;
+		const pid = Number(readFileSync(file, "utf8").trim());
+		if (Number.isInteger(pid) && pid > 0) out[name] = pid;
+	}
+	return out;
+}
+
+/** "crawler1 98%, kafka 18%, ..." largest first. */
+export function formatShares(shares: Record<string, number>): string {
+	return Object.entries(shares)
+		.sort((a, b) => b[1] - a[1])
+		.map(([name, share]) => `${name} ${Math.round(share * 100)}%`)
+		.join(", ");
+}
