@@ -170,6 +170,9 @@ export class Frontier {
 	 * share socket writes with the others of the same event-loop turn (lib/redis/coalesce.ts).
 	 */
 	private readonly coalescer: Coalescer;
+	/** Throttle hits are `<time>:<this frontier's random token>:<sequence>`: unique without a random draw per pop. */
+	private readonly hitToken = randomBytes(6).toString("hex");
+	private hits = 0;
 
 	constructor(redis: RedisClient) {
 		this.redis = redis;
@@ -294,7 +297,7 @@ export class Frontier {
 			throttle.limit,
 			throttle.moderated ? 1 : 0,
 			now + leaseSeconds,
-			`${now}:${randomBytes(6).toString("hex")}`,
+			`${now}:${this.hitToken}:${(this.hits++).toString(36)}`,
 			Math.max(1, Math.floor(most)),
 			below === null ? "" : below
 		);
