@@ -394,7 +394,8 @@ export class KafkaClient {
 				if (this.closed) return;
 				this.producerConnected = false;
 				this.log.debug("kafka: producer connection closed", { broker: `${broker.host}:${broker.port}` });
-				this.watchConnection();
+				// At once: a broker closing an idle connection (connections.max.idle.ms) is back to true within milliseconds.
+				this.watchConnection(0);
 			});
 			producer.on("client:broker:failed", ({ broker }: BrokerEvent) => {
 				if (this.closed) return;
@@ -408,7 +409,7 @@ export class KafkaClient {
 	}
 
 	/** While the producer has no connection, probe the cluster with a backoff until it reconnects or the client closes. */
-	private watchConnection(): void {
+	private watchConnection(delay = this.reconnectDelay): void {
 		if (this.closed || this.reconnectTimer || !this.producer) return;
 		const producer = this.producer;
 		this.reconnectTimer = setTimeout(() => {
@@ -424,7 +425,7 @@ export class KafkaClient {
 					this.watchConnection();
 				}
 			);
-		}, this.reconnectDelay);
+		}, delay);
 		this.reconnectTimer.unref();
 	}
 
