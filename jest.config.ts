@@ -7,8 +7,11 @@ const config: Config = {
 	roots: ["<rootDir>/test"],
 	testMatch: ["**/*.spec.ts"],
 	transform: {
-		"^.+\\.ts$": ["@swc/jest", { jsc: { parser: { syntax: "typescript" }, target: "es2024" }, module: { type: "commonjs" } }]
+		"^.+\\.ts$": ["@swc/jest", { jsc: { parser: { syntax: "typescript" }, target: "es2024" }, module: { type: "commonjs" } }],
+		// @platformatic/kafka (the producer of lib/kafka/client.ts) and its own packages are ESM only: compiled to CommonJS too.
+		"/node_modules/@platformatic/.+\\.js$": ["@swc/jest", { jsc: { parser: { syntax: "ecmascript" }, target: "es2024" }, module: { type: "commonjs" } }]
 	},
+	transformIgnorePatterns: ["/node_modules/(?!@platformatic/)", "\\.pnp\\.[^\\/]+$"],
 	globalSetup: "<rootDir>/test/support/global-setup.ts",
 	globalTeardown: "<rootDir>/test/support/global-teardown.ts",
 	testTimeout: 60000,

@@ -1,9 +1,26 @@
 /**
- * The project's Kafka client. This is the only module that imports kafkajs (unmaintained upstream),
- * so swapping the library means rewriting this file alone.
+ * The project's Kafka client, the only module that imports a Kafka library, so swapping one means
+ * rewriting this file alone. Two libraries, each where it is better:
+ * - producing (send, produce, connect, connected) is on @platformatic/kafka: its record encoder writes
+ *   into a DynamicBuffer without copying the values, with native CRC-32C (@node-rs/crc32); kafkajs'
+ *   produce path (its RecordBatch encoder, JavaScript CRC-32C, growing buffers) cost the crawler about
+ *   a fifth of its CPU;
+ * - consumer groups and admin stay on kafkajs (unmaintained upstream, but its consumer runner gives the
+ *   commit-after-handling and crash/rejoin behaviour the services rely on).
  */
 import { readFileSync } from "node:fs";
-import { Kafka, logLevel, Partitioners, type Admin, type Consumer, type Producer, type SASLOptions } from "kafkajs";
+import { isIP } from "node:net";
+import { randomInt } from "node:crypto";
+import { format } from "node:util";
+import { Kafka, logLevel, type Admin, type Consumer, type SASLOptions } from "kafkajs";
+import {
+	compatibilityPartitioner,
+	loggers as libraryLoggers,
+	Producer,
+	type MessageToProduce,
+	type ProducerOptions,
+	type SASLMechanismValue
+} from "@platformatic/kafka";
 import type { Settings } from "../../config/index.ts";
 import { isRetryable } from "../errors.ts";
 import { RepeatFilter } from "../logging/repeat.ts";
@@ -102,10 +119,13 @@ export class MessageTooLargeError extends Error {
 	}
 }
 
-/** kafkajs options from the settings. */
-export function kafkaConfig(settings: KafkaSettings, clientId: string) {
-	const brokers = settings.KAFKA_HOSTS.split(",").map(h => h.trim()).filter(Boolean);
-	const tls = settings.KAFKA_SSL
+function brokersOf(settings: KafkaSettings): string[] {
+	return settings.KAFKA_HOSTS.split(",").map(h => h.trim()).filter(Boolean);
+}
+
+/** Node TLS options from KAFKA_SSL*, or undefined without KAFKA_SSL (both libraries take these). */
+function tlsOptions(settings: KafkaSettings) {
+	return settings.KAFKA_SSL
 		? {
 				rejectUnauthorized: settings.KAFKA_SSL_REJECT_UNAUTHORIZED,
 				ca: settings.KAFKA_SSL_CA ? [readFileSync(settings.KAFKA_SSL_CA, "utf8")] : undefined,
@@ -113,6 +133,10 @@ export function kafkaConfig(settings: KafkaSettings, clientId: string) {
 				key: settings.KAFKA_SSL_KEY ? readFileSync(settings.KAFKA_SSL_KEY, "utf8") : undefined
 			}
 		: undefined;
+}
+
+/** kafkajs options from the settings (consumers and admin). */
+export function kafkaConfig(settings: KafkaSettings, clientId: string) {
 	const sasl = settings.KAFKA_SASL_MECHANISM
 		? ({
 				mechanism: settings.KAFKA_SASL_MECHANISM,
@@ -121,14 +145,69 @@ export function kafkaConfig(settings: KafkaSettings, clientId: string) {
 			} as SASLOptions)
 		: undefined;
 	return {
-		brokers,
+		brokers: brokersOf(settings),
 		clientId,
-		ssl: tls,
+		ssl: tlsOptions(settings),
 		sasl,
 		connectionTimeout: settings.KAFKA_CONN_TIMEOUT * 1000,
 		requestTimeout: Math.max(30000, settings.KAFKA_CONN_TIMEOUT * 1000),
 		// Bounded retries of one call; callers (ingest, feed) retry further on their own, cancellably.
 		retry: { initialRetryTime: 200, maxRetryTime: 2000, retries: 5 }
+	};
+}
+
+/** What the producer takes: keys and header values as strings, values as strings or Buffers. */
+export type ProducerConfig = ProducerOptions<string, string | Buffer, string, string>;
+
+/** Attempts of one produce or metadata call inside @platformatic/kafka before it fails (200 ms doubling to 2 s between). */
+export const PRODUCER_LIBRARY_RETRIES = 5;
+
+const toBuffer = (v?: string | Buffer): Buffer | undefined => (v === undefined || v === null ? undefined : typeof v === "string" ? Buffer.from(v) : v);
+
+/**
+ * The partition of a message: with a key, murmur2 of the key like the Java client and kafkajs'
+ * DefaultPartitioner (so a key keeps its partition across the swap); without one, round-robin per
+ * topic from a random start (as kafkajs). The library takes the result modulo the partition count.
+ */
+export function spreadingPartitioner(): NonNullable<ProducerConfig["partitioner"]> {
+	const next = new Map<string, number>();
+	return (message, key) => {
+		if (key) return compatibilityPartitioner(message, key);
+		const n = next.get(message.topic) ?? randomInt(0x3fffffff);
+		next.set(message.topic, (n + 1) & 0x3fffffff);
+		return n;
+	};
+}
+
+/** @platformatic/kafka producer options from the settings (the same KAFKA_* as kafkajs'). */
+export function producerConfig(settings: KafkaSettings, clientId: string): ProducerConfig {
+	const brokers = brokersOf(settings);
+	const tls = tlsOptions(settings);
+	return {
+		clientId,
+		bootstrapBrokers: brokers,
+		tls,
+		// SNI with the broker's name, as kafkajs sends it; never an IP address (Node warns about those).
+		tlsServerName: tls !== undefined && brokers.every(b => isIP(b.replace(/:\d+$/, "").replace(/^\[|\]$/g, "")) === 0),
+		sasl: settings.KAFKA_SASL_MECHANISM
+			? {
+					mechanism: settings.KAFKA_SASL_MECHANISM.toUpperCase() as SASLMechanismValue,
+					username: settings.KAFKA_SASL_USERNAME ?? "",
+					password: settings.KAFKA_SASL_PASSWORD ?? ""
+				}
+			: undefined,
+		connectTimeout: settings.KAFKA_CONN_TIMEOUT * 1000,
+		requestTimeout: Math.max(30000, settings.KAFKA_CONN_TIMEOUT * 1000),
+		// How long the broker may wait for the in-sync replicas of an acks=all produce (kafkajs' default).
+		timeout: 30000,
+		retries: PRODUCER_LIBRARY_RETRIES,
+		retryDelay: (_client, _operation, attempt) => Math.min(200 * 2 ** (attempt - 1), 2000),
+		// Produced topics that do not exist yet are created by the broker (auto.create.topics.enable), as with kafkajs.
+		autocreateTopics: true,
+		idempotent: false,
+		partitioner: spreadingPartitioner(),
+		// Buffers go as they are (never copied); strings are encoded once.
+		serializers: { key: toBuffer, value: toBuffer, headerKey: toBuffer, headerValue: toBuffer }
 	};
 }
 
@@ -141,6 +220,17 @@ process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
 	(emitWarning as (...args: unknown[]) => void)(warning, ...rest);
 }) as typeof process.emitWarning;
 
+/** The message of an error, with the first inner one of an error holding several (@platformatic/kafka's retries). */
+export function errorMessage(err: unknown): string {
+	if (!(err instanceof Error)) return String(err);
+	let inner: unknown = err;
+	for (let depth = 0; inner instanceof AggregateError && inner.errors.length && depth < 5; depth++) inner = inner.errors[inner.errors.length - 1];
+	const leaf = inner instanceof Error && inner !== err ? inner : null;
+	const cause = (leaf ?? err).cause instanceof Error ? ((leaf ?? err).cause as Error).message : null;
+	const detail = [leaf?.message, cause].filter(Boolean).join(": ");
+	return detail ? `${err.message} (${detail})` : err.message;
+}
+
 /** Longest wait for batched messages to be sent when the client closes. */
 export const CLOSE_FLUSH_TIMEOUT_MS = 5000;
 
@@ -148,18 +238,55 @@ export const CLOSE_FLUSH_TIMEOUT_MS = 5000;
 export const PRODUCE_RETRY_MIN_MS = 200;
 export const PRODUCE_RETRY_MAX_MS = 5000;
 
+type Verdict = "transient" | "refused" | null;
+
+/** One error (not its causes) judged: an @platformatic/kafka error by its code and canRetry, others by name and message. */
+function verdictOf(e: Error): Verdict {
+	if (e instanceof MessageTooLargeError) return "refused";
+	const { code, canRetry, closed } = e as { code?: unknown; canRetry?: unknown; closed?: unknown };
+	if (typeof code === "string" && code.startsWith("PLT_KFK_")) {
+		switch (code) {
+			case "PLT_KFK_MULTIPLE":
+			case "PLT_KFK_RESPONSE":
+				return null; // judged by what it holds
+			case "PLT_KFK_NETWORK": // connection refused, lost or timed out (TimeoutError has this code too)
+				return closed === true ? "refused" : "transient";
+			case "PLT_KFK_PROTOCOL": // a broker's answer: leader election, not enough replicas (retriable) or too large, not authorized, invalid config (not)
+				return canRetry === true ? "transient" : "refused";
+			case "PLT_KFK_USER":
+				// The broker does not know the topic (yet): retriable, as UNKNOWN_TOPIC_OR_PARTITION is for kafkajs and Java.
+				return /^Unknown topic /.test(e.message) ? "transient" : "refused";
+			default: // authentication, unsupported API or compression, protocol corruption
+				return "refused";
+		}
+	}
+	if (isRetryable(e) || (e as { retriable?: unknown }).retriable === true) return "transient";
+	return null;
+}
+
 /**
- * True when a failed send is about Kafka being away or moving (connection refused or lost, leader election,
- * kafkajs' own retries exhausted on such an error), not about the messages themselves.
+ * True when a failed send is about Kafka being away or moving (connection refused, lost or timed out,
+ * leader election, retries exhausted on such errors), not about the messages themselves (too large,
+ * not authorized, invalid configuration, authentication). An error holding several (the attempts of a
+ * retried call, the partitions of one answer) is transient when one is and none is refused.
  */
 export function isTransientKafkaError(err: unknown): boolean {
-	let e: unknown = err;
-	for (let depth = 0; e instanceof Error && depth < 5; depth++) {
-		if (e instanceof MessageTooLargeError) return false;
-		if (isRetryable(e) || (e as { retriable?: unknown }).retriable === true) return true;
-		e = (e as { originalError?: unknown }).originalError ?? (e as { cause?: unknown }).cause;
-	}
-	return false;
+	let transient = false;
+	let refused = false;
+	const seen = new Set<unknown>();
+	const visit = (e: unknown, depth: number): void => {
+		if (!(e instanceof Error) || depth > 6 || seen.has(e) || seen.size > 200) return;
+		seen.add(e);
+		const verdict = verdictOf(e);
+		if (verdict === "refused") refused = true;
+		else if (verdict === "transient") transient = true;
+		if (e instanceof AggregateError) for (const inner of e.errors as unknown[]) visit(inner, depth + 1);
+		// kafkajs wraps the cause in originalError; @platformatic/kafka and Node in cause. A cause can refuse
+		// what looked transient: a failed connection whose cause is a failed SASL authentication or TLS handshake.
+		visit((e as { originalError?: unknown }).originalError ?? e.cause, depth + 1);
+	};
+	visit(err, 0);
+	return transient && !refused;
 }
 
 const LEVEL_NAMES: Record<number, keyof KafkaLog> = {
@@ -170,12 +297,37 @@ const LEVEL_NAMES: Record<number, keyof KafkaLog> = {
 	[logLevel.DEBUG]: "debug"
 };
 
+/**
+ * @platformatic/kafka prints nothing by itself except through the `debug` package (DEBUG=plt:kafka:*),
+ * whose loggers are per module: their lines go to the DEBUG log of the first open client.
+ */
+const libraryLogSinks = new Set<KafkaLog>();
+for (const logger of Object.values(libraryLoggers)) {
+	logger.log = (...args: unknown[]) => {
+		for (const sink of libraryLogSinks) return sink.debug(`kafka: ${format(...args)}`);
+	};
+}
+
+/** Backoff of the probe that reconnects the producer after it lost the cluster (so `connected` turns true again). */
+export const RECONNECT_MIN_MS = 500;
+export const RECONNECT_MAX_MS = 5000;
+
+type LibraryProducer = Producer<string, string | Buffer, string, string>;
+interface BrokerEvent {
+	broker: { host: string; port: number };
+}
+
 export class KafkaClient {
 	private readonly kafka: Kafka;
 	private readonly settings: KafkaSettings;
+	private readonly clientId: string;
 	private readonly log: KafkaLog;
-	private producer: Producer | null = null;
-	private producerReady: Promise<Producer> | null = null;
+	/** Complaints repeated on every retry while a broker is away: once a minute at WARN/ERROR, the rest at DEBUG. */
+	private readonly repeats = new RepeatFilter(60_000);
+	private producer: LibraryProducer | null = null;
+	private connecting: Promise<void> | null = null;
+	private reconnectTimer: NodeJS.Timeout | null = null;
+	private reconnectDelay = RECONNECT_MIN_MS;
 	private admin: Admin | null = null;
 	private readonly consumers = new Set<Consumer>();
 	private readonly batchers = new Map<string, Batcher<OutgoingMessage>>();
@@ -189,10 +341,10 @@ export class KafkaClient {
 
 	constructor(settings: KafkaSettings, clientId: string, log: KafkaLog, hooks: KafkaHooks = {}) {
 		this.settings = settings;
+		this.clientId = clientId;
 		this.log = log;
 		this.hooks = hooks;
-		// kafkajs repeats the same complaint on every retry while a broker is away: once a minute at WARN/ERROR, the rest at DEBUG.
-		const repeats = new RepeatFilter(60_000);
+		libraryLogSinks.add(log);
 		this.kafka = new Kafka({
 			...kafkaConfig(settings, clientId),
 			logLevel: logLevel.INFO,
@@ -202,48 +354,84 @@ export class KafkaClient {
 				// and failed handler calls (which it retries) as errors; they are warnings here.
 				if (method === "error" && /^(Response |Error when calling eachMessage)/.test(entry.log.message)) method = "warn";
 				const { message, ...extra } = entry.log;
-				if ((method === "warn" || method === "error") && repeats.repeated(`${entry.namespace}\u0000${message}`)) method = "debug";
+				if ((method === "warn" || method === "error") && this.repeats.repeated(`${entry.namespace}\u0000${message}`)) method = "debug";
 				this.log[method](`kafka: ${message}`, { namespace: entry.namespace, ...extra });
 			}
 		});
 	}
 
-	/** True while the producer holds a connection to the cluster. */
+	/**
+	 * True while the producer holds a connection to the cluster: false from the moment the broker
+	 * closes it (or cannot be reached), true again once the producer reconnected (a background probe
+	 * reconnects it, so an idle producer's health follows the broker too).
+	 */
 	get connected(): boolean {
-		return this.producerConnected;
+		return this.producerConnected && !this.closed;
 	}
 
 	/** Connect the producer (done lazily by produce; call it to fail fast or to learn the health). */
 	async connect(): Promise<void> {
-		await this.getProducer();
+		const producer = this.getProducer();
+		this.connecting ??= producer.metadata({ topics: [], forceUpdate: true }).then(
+			() => {
+				this.connecting = null;
+				this.producerConnected = true;
+			},
+			(err: unknown) => {
+				this.connecting = null;
+				this.watchConnection();
+				throw err;
+			}
+		);
+		await this.connecting;
 	}
 
-	private getProducer(): Promise<Producer> {
-		if (this.closed) return Promise.reject(new Error("Kafka client is closed"));
-		if (!this.producerReady) {
-			const producer = this.kafka.producer({
-				createPartitioner: Partitioners.DefaultPartitioner,
-				allowAutoTopicCreation: true,
-				idempotent: false,
-				retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5000 }
-			});
-			producer.on(producer.events.CONNECT, () => {
+	private getProducer(): LibraryProducer {
+		if (this.closed) throw new Error("Kafka client is closed");
+		if (!this.producer) {
+			const producer = new Producer(producerConfig(this.settings, this.clientId));
+			producer.on("client:broker:connect", ({ broker }: BrokerEvent) => {
 				this.producerConnected = true;
+				this.reconnectDelay = RECONNECT_MIN_MS;
+				this.log.debug("kafka: producer connected", { broker: `${broker.host}:${broker.port}` });
 			});
-			producer.on(producer.events.DISCONNECT, () => {
+			producer.on("client:broker:disconnect", ({ broker }: BrokerEvent) => {
+				if (this.closed) return;
 				this.producerConnected = false;
+				this.log.debug("kafka: producer connection closed", { broker: `${broker.host}:${broker.port}` });
+				// At once: a broker closing an idle connection (connections.max.idle.ms) is back to true within milliseconds.
+				this.watchConnection(0);
+			});
+			producer.on("client:broker:failed", ({ broker }: BrokerEvent) => {
+				if (this.closed) return;
+				this.producerConnected = producer.isConnected();
+				const message = `kafka: producer cannot connect to ${broker.host}:${broker.port}`;
+				this.log[this.repeats.repeated(`producer\u0000${message}`) ? "debug" : "warn"](message, { clientId: this.clientId });
 			});
 			this.producer = producer;
-			this.producerReady = producer.connect().then(
-				() => producer,
-				err => {
-					this.producerReady = null;
-					this.producer = null;
-					throw err;
+		}
+		return this.producer;
+	}
+
+	/** While the producer has no connection, probe the cluster with a backoff until it reconnects or the client closes. */
+	private watchConnection(delay = this.reconnectDelay): void {
+		if (this.closed || this.reconnectTimer || !this.producer) return;
+		const producer = this.producer;
+		this.reconnectTimer = setTimeout(() => {
+			this.reconnectTimer = null;
+			if (this.closed || this.producerConnected) return;
+			producer.metadata({ topics: [], forceUpdate: true }).then(
+				() => {
+					this.producerConnected = !this.closed;
+					this.reconnectDelay = RECONNECT_MIN_MS;
+				},
+				() => {
+					this.reconnectDelay = Math.min(this.reconnectDelay * 2, RECONNECT_MAX_MS);
+					this.watchConnection();
 				}
 			);
-		}
-		return this.producerReady;
+		}, delay);
+		this.reconnectTimer.unref();
 	}
 
 	/**
@@ -254,10 +442,17 @@ export class KafkaClient {
 		for (const m of messages) this.checkSize(m);
 		const started = performance.now();
 		try {
-			const producer = await this.getProducer();
-			await producer.send({ topic, acks: -1, messages: messages.map(m => ({ key: m.key ?? null, value: m.value, headers: m.headers })) });
+			const producer = this.getProducer();
+			const records: MessageToProduce<string, string | Buffer, string, string>[] = messages.map(m => ({
+				topic,
+				key: m.key ?? undefined,
+				value: m.value,
+				headers: m.headers
+			}));
+			await producer.send({ acks: -1, messages: records });
+			this.producerConnected = true;
 		} catch (err) {
-			this.observeSend(topic, messages.length, started, { transient: isTransientKafkaError(err), message: (err as Error).message });
+			this.observeSend(topic, messages.length, started, { transient: isTransientKafkaError(err), message: errorMessage(err) });
 			throw err;
 		}
 		this.observeSend(topic, messages.length, started, null);
@@ -300,8 +495,8 @@ export class KafkaClient {
 
 	/**
 	 * send(), retried with a backoff (PRODUCE_RETRY_MIN_MS to PRODUCE_RETRY_MAX_MS) for as long as the
-	 * failure is transient and the client is open. kafkajs alone gives up after about 10 s of a broker
-	 * being away, shorter than a broker restart.
+	 * failure is transient and the client is open. The library alone gives up after about 5 s of a broker
+	 * being away (PRODUCER_LIBRARY_RETRIES), shorter than a broker restart.
 	 */
 	private async sendUntilAccepted(topic: string, messages: OutgoingMessage[]): Promise<void> {
 		let delay = PRODUCE_RETRY_MIN_MS;
@@ -315,7 +510,7 @@ export class KafkaClient {
 				} catch (err) {
 					if (this.closed || !isTransientKafkaError(err)) throw err;
 					if (!waiting && this.batchesWaiting++ === 0)
-						this.log.warn("Kafka cannot take produced messages now; retrying until it can", { topic, error: (err as Error).message });
+						this.log.warn("Kafka cannot take produced messages now; retrying until it can", { topic, error: errorMessage(err) });
 					waiting = true;
 					await new Promise<void>(resolve => {
 						const wake = () => {
@@ -488,7 +683,22 @@ export class KafkaClient {
 		const consumers = [...this.consumers];
 		this.consumers.clear();
 		await Promise.allSettled(consumers.map(c => c.disconnect()));
-		await Promise.allSettled([this.producer?.disconnect(), this.admin?.disconnect()]);
+		if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+		this.reconnectTimer = null;
+		await Promise.allSettled([this.closeProducer(), this.admin?.disconnect()]);
 		this.producerConnected = false;
+		libraryLogSinks.delete(this.log);
+	}
+
+	/** Close the producer's connections; bounded, as a connection may still be trying an unreachable broker. */
+	private async closeProducer(): Promise<void> {
+		const producer = this.producer;
+		if (!producer) return;
+		let timer: NodeJS.Timeout | undefined;
+		await Promise.race([
+			producer.close(true).catch((err: unknown) => this.log.debug("kafka: producer close failed", { error: errorMessage(err) })),
+			new Promise(resolve => (timer = setTimeout(resolve, CLOSE_FLUSH_TIMEOUT_MS).unref()))
+		]);
+		clearTimeout(timer);
 	}
 }

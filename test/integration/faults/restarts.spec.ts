@@ -2,7 +2,7 @@
  * Faults survived (issue 7), with real node processes (`node bin/node.ts`) and a PRIVATE data stack
  * (test/support/private-stack.ts: a second Redis, ZooKeeper and Kafka from scripts/infra.sh in a temp
  * dir on other loopback ports), so stopping a server never disturbs the shared stack other tests use:
- *   1. the Kafka broker stopped and restarted mid-crawl,
+ *   1. the Kafka broker stopped and restarted mid-crawl (an idle client's `connected` follows it),
  *   2. Redis stopped and restarted mid-crawl (its RDB keeps the queues),
  *   3. ZooKeeper stopped and restarted: the last configuration stays in force, a later change applies
  *      (fails for now: a crawler whose reconnection lands on a connection ZooKeeper never answers stays
@@ -219,12 +219,18 @@ describe("faults survived: private data stack, real node processes", () => {
 		const extras = [0, 1, 2].map(i => seed(`${tree.origin}/d2/p${i * 7}`, `${crawlid}-extra${i}`, 0));
 		await sc.feed(...extras);
 		const beforeStop = await sc.firehoseCount();
+		// An idle client's health (REST `kafka_connected`): false while the broker is away, true once it is back.
+		const health = new KafkaClient(sc.settings, uniqueName("it-health"), quietLog);
+		cleanups.push(() => health.close());
+		await health.connect();
+		const connectedBefore = health.connected;
 
 		const t0 = Date.now();
 		await stack.down("kafka");
 		const hitsAtStop = tree.totalHits();
 		await sleep(5000);
 		const fetchedWhileAway = tree.totalHits() - hitsAtStop;
+		const connectedWhileAway = health.connected;
 		await stack.up("kafka");
 		const outageMs = Date.now() - t0;
 
@@ -234,6 +240,7 @@ describe("faults survived: private data stack, real node processes", () => {
 		const completeAfterMs = Date.now() - t0 - outageMs;
 		await sleep(1500); // late duplicates
 		await reader.stop();
+		const connectedAfter = await eventually(() => health.connected, 20000, 100);
 
 		const pages = ofCrawl(reader.pages, crawlid);
 		const extrasDelivered = extras.filter(e => ofCrawl(reader.pages, e.crawlid).length > 0).length;
@@ -241,8 +248,10 @@ describe("faults survived: private data stack, real node processes", () => {
 		console.log(
 			`Kafka restart: ${expected.length} pages expected, ${beforeStop} on the firehose before the stop, ${fetchedWhileAway} fetched while Kafka was away (${outageMs} ms), ` +
 				`${distinct(pages).size} distinct delivered (${completeAfterMs} ms after the restart), ${pages.length - distinct(pages).size} duplicated; ` +
-				`requests sent 4 (1 crawl + 3 fed just before the stop), handled ${(distinct(pages).size > 0 ? 1 : 0) + extrasDelivered}; crawls left to their lease: ${notDone}`
+				`requests sent 4 (1 crawl + 3 fed just before the stop), handled ${(distinct(pages).size > 0 ? 1 : 0) + extrasDelivered}; crawls left to their lease: ${notDone}; ` +
+				`an idle client connected before/while away/after: ${connectedBefore}/${connectedWhileAway}/${connectedAfter}`
 		);
+		expect([connectedBefore, connectedWhileAway, connectedAfter]).toEqual([true, false, true]);
 		expect(notDone).toBe(0); // no crawl gave up publishing: the batches waited for Kafka
 		expect(done).toBe(true);
 		expect([...distinct(pages)].sort()).toEqual(expected);
