@@ -4,6 +4,7 @@
  * one core (1 = one core busy the whole interval).
  */
 import { existsSync, readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 
 /** Clock ticks per second of /proc's CPU times (USER_HZ, 100 on Linux). */
@@ -20,9 +21,22 @@ function cpuSeconds(pid: number): number | null {
 	}
 }
 
+/** Busy seconds of the whole machine (all CPUs: processes, kernel, interrupts) from /proc/stat, or null. */
+function machineBusySeconds(): number | null {
+	try {
+		const line = readFileSync("/proc/stat", "utf8").split("\n")[0]!;
+		// cpu user nice system idle iowait irq softirq steal ...
+		const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
+		return ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) / TICKS_PER_S;
+	} catch {
+		return null;
+	}
+}
+
 export class CpuMeter {
 	private readonly start = new Map<string, { pid: number; cpu: number }>();
 	private readonly startedAt = performance.now();
+	private readonly machineAt = machineBusySeconds();
 
 	constructor(pids: Record<string, number | undefined>) {
 		for (const [name, pid] of Object.entries(pids)) {
@@ -39,6 +53,9 @@ export class CpuMeter {
 			const now = cpuSeconds(pid);
 			if (now !== null && seconds > 0) out[name] = Math.round(((now - cpu) / seconds) * 100) / 100;
 		}
+		const machine = machineBusySeconds();
+		// Everything, including kernel work no process is charged for (loopback networking in interrupts).
+		if (machine !== null && this.machineAt !== null && seconds > 0) out.machine = Math.round(((machine - this.machineAt) / seconds) * 100) / 100;
 		return out;
 	}
 }
@@ -56,10 +73,12 @@ export function infraPids(root: string): Record<string, number> {
 	return out;
 }
 
-/** "crawler1 98%, kafka 18%, ..." largest first. */
+/** "crawler1 98%, kafka 18%, ...; machine 170% of 200%" largest first. */
 export function formatShares(shares: Record<string, number>): string {
-	return Object.entries(shares)
+	const { machine, ...processes } = shares;
+	const list = Object.entries(processes)
 		.sort((a, b) => b[1] - a[1])
 		.map(([name, share]) => `${name} ${Math.round(share * 100)}%`)
 		.join(", ");
+	return machine === undefined ? list : `${list}; whole machine ${Math.round(machine * 100)}% of ${availableParallelism() * 100}%`;
 }

@@ -16,7 +16,7 @@ import { decodeBody, extractLinks } from "../lib/crawl/extract.ts";
 import { Fetcher, type FetchResult } from "../lib/crawl/fetch.ts";
 import { linkFilterFor } from "../lib/crawl/link-filter.ts";
 import { lookupPublicIp } from "../lib/crawl/public-ip.ts";
-import { freeSlots } from "../lib/crawl/slots.ts";
+import { freeSlots, shareSlots } from "../lib/crawl/slots.ts";
 import { fitRecord, pageRecord } from "../lib/crawl/record.ts";
 import { RobotsCache } from "../lib/crawl/robots-cache.ts";
 import { SPIDERS } from "../lib/crawl/spiders/index.ts";
@@ -24,7 +24,7 @@ import type { Spider } from "../lib/crawl/spiders/spider.ts";
 import { isRetryable } from "../lib/errors.ts";
 import { ClusterMetrics, type BacklogEntry } from "../lib/metrics/index.ts";
 import { crawlDump, queueDump } from "../lib/stats/dump.ts";
-import { Frontier, priorityTierEnd, type EnqueueItem, type FrontierRequest, type Popped } from "../lib/frontier/frontier.ts";
+import { Frontier, priorityTierEnd, type EnqueueItem, type FrontierRequest, type Popped, type ThrottleSpec } from "../lib/frontier/frontier.ts";
 import { dupefilterKey, parseQueueKey, registeredDomain, throttleKey } from "../lib/frontier/keys.ts";
 import { batch, closeRedis, type RedisClient } from "../lib/redis/client.ts";
 import { KafkaMixin, type KafkaMixinThis } from "../mixins/kafka.mixin.ts";
@@ -334,22 +334,25 @@ const CrawlerService: ServiceSchema<ServiceSettingSchema, CrawlerMethods, Crawle
 			// queues whose best request is of a lower priority wait for a later pass.
 			const below = candidates.length ? priorityTierEnd(candidates[0]!.score) : null;
 			const tier = candidates.filter(cand => below === null || cand.score < below);
-			let free = this.freeSlots();
-			let started = 0;
-			for (const [index, { q }] of tier.entries()) {
-				if (free <= 0) break;
+			const free = this.freeSlots();
+			if (free <= 0) return false;
+			const open: Array<{ q: DomainQueue; throttle: ThrottleSpec }> = [];
+			for (const { q } of tier) {
 				const throttle = this.throttleFor(q);
-				if (throttle.limit <= 0) {
-					q.nextAt = now + 1;
-					continue;
-				}
-				// The free slots are shared by the queues left, best first, so one domain does not take them all;
-				// one script call pops a queue's share. The time of the pop itself, not of the pass: heads() may have
-				// waited for Redis to come back, and a stale time would date the throttle hit and the lease in the
-				// past (the lease reaped at once: a duplicate).
-				const share = Math.ceil(free / (tier.length - index));
-				const r = await c.frontier.popMany(q.spiderid, q.domain, throttle, s.REQUEST_LEASE_TIMEOUT, share, Date.now() / 1000, below);
-				if (r.kind === "lower") continue;
+				if (throttle.limit > 0) open.push({ q, throttle });
+				else q.nextAt = now + 1;
+			}
+			// The free slots are shared by the tier's queues, best first (they get the remainder), so one domain
+			// does not take them all; every queue's share is popped at once, one script call each (a pass takes
+			// one round trip, not one per queue). Slots a queue leaves unused go to the next pass, at once.
+			// The time of the pop itself, not of the pass: heads() may have waited for Redis to come back, and a
+			// stale time would date the throttle hit and the lease in the past (the lease reaped at once: a duplicate).
+			const picks = shareSlots(free, open.length).map((share, i) => ({ ...open[i]!, share }));
+			const results = await Promise.all(picks.map(({ q, throttle, share }) => c.frontier.popMany(q.spiderid, q.domain, throttle, s.REQUEST_LEASE_TIMEOUT, share, Date.now() / 1000, below)));
+			let started = 0;
+			picks.forEach(({ q }, i) => {
+				const r = results[i]!;
+				if (r.kind === "lower") return;
 				q.empty = r.kind === "empty";
 				if (r.kind === "empty") q.nextAt = now + EMPTY_RECHECK_S;
 				else if (r.kind === "throttled") {
@@ -359,10 +362,9 @@ const CrawlerService: ServiceSchema<ServiceSettingSchema, CrawlerMethods, Crawle
 				} else {
 					q.lastUsed = now;
 					for (const popped of r.items) this.startCrawl(popped);
-					free -= r.items.length;
 					started += r.items.length;
 				}
-			}
+			});
 			return started > 0;
 		},
 

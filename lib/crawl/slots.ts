@@ -14,3 +14,12 @@ export interface SlotCounts {
 export function freeSlots({ fetching, inFlight }: SlotCounts, concurrentRequests: number, concurrentItems: number): number {
 	return Math.max(0, Math.min(concurrentRequests - fetching, concurrentRequests + concurrentItems - inFlight));
 }
+
+/**
+ * `free` slots shared among `queues` queues taken best first: equal shares, the remainder to the first
+ * ones; with fewer slots than queues, one each to the first `free`. Returns one share per queue served.
+ */
+export function shareSlots(free: number, queues: number): number[] {
+	const served = Math.max(0, Math.min(free, queues));
+	return Array.from({ length: served }, (_, i) => Math.floor(free / served) + (i < free % served ? 1 : 0));
+}
