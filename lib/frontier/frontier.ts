@@ -28,6 +28,7 @@ import {
 	timeoutIndexMember,
 	timeoutKey
 } from "./keys.ts";
+import { KnownFingerprints } from "./known.ts";
 import { ENQUEUE_LUA, FORGET_EMPTY_LUA, POP_LUA, PURGE_LUA, REAP_LUA, SEEN_LUA } from "./scripts.ts";
 
 declare module "ioredis" {
@@ -170,6 +171,8 @@ export class Frontier {
 	 * share socket writes with the others of the same event-loop turn (lib/redis/coalesce.ts).
 	 */
 	private readonly coalescer: Coalescer;
+	/** Fingerprints this process learnt are in a duplicate filter (for a short while; lib/frontier/known.ts). */
+	private readonly known = new KnownFingerprints();
 	/** Throttle hits are `<time>:<this frontier's random token>:<sequence>`: unique without a random draw per pop. */
 	private readonly hitToken = randomBytes(6).toString("hex");
 	private hits = 0;
@@ -212,24 +215,37 @@ export class Frontier {
 		const known = await this.knownDuplicates(items, opts.dupefilterTimeout);
 		const rest = items.filter((_, i) => !known[i]);
 		const sent = rest.length ? ((await this.coalescer.send("frontierEnqueue", ...enqueueManyArgs(rest, opts, this.cluster))) as EnqueueOutcome[]) : [];
+		// Fingerprints the script queued or found: in the filter now.
+		rest.forEach(({ request, fingerprint }, i) => {
+			if (fingerprint && (sent[i] === "queued" || sent[i] === "duplicate")) this.known.add(this.dupefilterOf(request), fingerprint, opts.dupefilterTimeout);
+		});
 		let next = 0;
 		const outcomes = items.map((_, i): EnqueueOutcome => (known[i] ? "duplicate" : sent[next++]!));
 		this.announce(items.filter((_, i) => outcomes[i] === "queued").map(i => this.queueKey(i.request.spiderid, i.domain)));
 		return outcomes;
 	}
 
+	private dupefilterOf(request: FrontierRequest): string {
+		return dupefilterKey(this.spiderPart(request.spiderid), request.crawlid);
+	}
+
 	/**
-	 * Which requests the dupefilter already holds, read with one script call per crawl (when at least
-	 * DUPEFILTER_PRECHECK_MIN are filtered; scripts.ts SEEN_LUA): most links of a page lead to pages already
-	 * seen, and they need not travel to the enqueue script. Only a shortcut: the script checks the rest
-	 * atomically, and a request found here was a duplicate when it was looked at.
+	 * Which requests the dupefilter already holds: those this process learnt lately (lib/frontier/known.ts),
+	 * then the others read with one script call per crawl (when at least DUPEFILTER_PRECHECK_MIN are
+	 * left; scripts.ts SEEN_LUA): most links of a page lead to pages already seen, and they need not travel
+	 * to the enqueue script. Only a shortcut: the script checks the rest atomically, and a request found
+	 * here was a duplicate when it was looked at.
 	 */
 	private async knownDuplicates(items: readonly EnqueueItem[], dupefilterTimeout: number): Promise<boolean[]> {
 		const known = items.map(() => false);
 		const byKey = new Map<string, number[]>();
 		items.forEach(({ request, fingerprint }, i) => {
 			if (!fingerprint) return;
-			const key = dupefilterKey(this.spiderPart(request.spiderid), request.crawlid);
+			const key = this.dupefilterOf(request);
+			if (this.known.has(key, fingerprint)) {
+				known[i] = true;
+				return;
+			}
 			const indexes = byKey.get(key) ?? [];
 			indexes.push(i);
 			byKey.set(key, indexes);
@@ -240,7 +256,12 @@ export class Frontier {
 		const lookups = [...byKey].map(async ([key, indexes]) => {
 			// A failed look leaves its requests to the enqueue script.
 			const seen = await this.coalescer.send("frontierSeen", key, dupefilterTimeout, ...indexes.map(i => items[i]!.fingerprint!)).catch(() => null);
-			if (Array.isArray(seen)) indexes.forEach((i, j) => (known[i] = seen[j] === 1));
+			if (!Array.isArray(seen)) return;
+			indexes.forEach((i, j) => {
+				if (seen[j] !== 1) return;
+				known[i] = true;
+				this.known.add(key, items[i]!.fingerprint!, dupefilterTimeout);
+			});
 		});
 		await Promise.all(lookups);
 		return known;

@@ -99,20 +99,33 @@ describe("frontier (Redis Lua scripts)", () => {
 			expect(seen.filter(c => c[0]!.toLowerCase() === "sismember").map(c => c[2])).toEqual(["http://a.com/1", "http://a.com/3", "http://a.com/2", "http://a.com/3", "http://a.com/4"]);
 			expect(await redis.zcard(queueKey(spider, "a.com"))).toBe(2);
 
-			// all of a page's links already seen: nothing is sent to the enqueue script, but the filter lives on
+			// another process (its own Frontier, which has learnt nothing yet), all of a page's links already
+			// seen: looked up, nothing sent to the enqueue script, and the filter's expiry refreshed
+			const other = new Frontier(await connect());
 			await redis.expire(dupefilter, 100);
 			const before = seen.length;
-			expect(await frontier.enqueueMany([1, 2, 3, 4].map(i => link(`http://a.com/${i}`)), OPTS)).toEqual(["duplicate", "duplicate", "duplicate", "duplicate"]);
+			const four = [1, 2, 3, 4].map(i => link(`http://a.com/${i}`));
+			expect(await other.enqueueMany(four, OPTS)).toEqual(["duplicate", "duplicate", "duplicate", "duplicate"]);
 			expect(await redis.ttl(dupefilter)).toBeGreaterThan(590);
 			await new Promise(r => setTimeout(r, 100));
+			expect(seen.slice(before).filter(c => c[0]!.toLowerCase() === "sismember")).toHaveLength(4);
 			expect(seen.slice(before).filter(c => c[0]!.toLowerCase() === "sadd")).toEqual([]);
 
-			// fewer than DUPEFILTER_PRECHECK_MIN filtered links: the enqueue script alone checks them
+			// what a process learnt it does not ask again (lib/frontier/known.ts): no command touches the filter
+			const learnt = seen.length;
+			expect(await other.enqueueMany(four, OPTS)).toEqual(["duplicate", "duplicate", "duplicate", "duplicate"]);
+			expect(await frontier.enqueueMany([link("http://a.com/3"), link("http://a.com/4")], OPTS)).toEqual(["duplicate", "duplicate"]);
+			await redis.ping();
+			await new Promise(r => setTimeout(r, 100));
+			expect(seen.slice(learnt)).toEqual([]);
+
+			// fewer than DUPEFILTER_PRECHECK_MIN links left unknown: the enqueue script alone checks them
 			const mark = seen.length;
-			expect(await frontier.enqueueMany([link("http://a.com/1"), link("http://a.com/5")], OPTS)).toEqual(["duplicate", "queued"]);
+			expect(await other.enqueueMany([link("http://a.com/6"), link("http://a.com/5")], OPTS)).toEqual(["queued", "queued"]);
 			await eventually(() => seen.length >= mark + 2, 5000);
 			await new Promise(r => setTimeout(r, 100));
 			expect(seen.slice(mark).filter(c => c[0]!.toLowerCase() === "sismember")).toEqual([]);
+			expect(seen.slice(mark).filter(c => c[0]!.toLowerCase() === "sadd").map(c => c[2])).toEqual(["http://a.com/6", "http://a.com/5"]);
 		} finally {
 			monitor.disconnect();
 		}

@@ -1,0 +1,45 @@
+import { KNOWN_FOR_MS, KnownFingerprints } from "../../../lib/frontier/known.ts";
+
+describe("KnownFingerprints", () => {
+	it("knows a fingerprint per filter key, for KNOWN_FOR_MS", () => {
+		let now = 1000;
+		const known = new KnownFingerprints(100, () => now);
+		known.add("link:dupefilter:c1", "fp1", 600);
+		expect(known.has("link:dupefilter:c1", "fp1")).toBe(true);
+		expect(known.has("link:dupefilter:c2", "fp1")).toBe(false);
+		expect(known.has("link:dupefilter:c1", "fp2")).toBe(false);
+		now += KNOWN_FOR_MS - 1;
+		expect(known.has("link:dupefilter:c1", "fp1")).toBe(true);
+		now += 1;
+		expect(known.has("link:dupefilter:c1", "fp1")).toBe(false);
+		expect(known.size).toBe(0);
+	});
+
+	it("never outlives half the filter's own timeout", () => {
+		let now = 0;
+		const known = new KnownFingerprints(100, () => now);
+		known.add("k", "fp", 10);
+		now = 4999;
+		expect(known.has("k", "fp")).toBe(true);
+		now = 5000;
+		expect(known.has("k", "fp")).toBe(false);
+	});
+
+	it("learning again extends an entry", () => {
+		let now = 0;
+		const known = new KnownFingerprints(100, () => now);
+		known.add("k", "fp", 600);
+		now = KNOWN_FOR_MS - 10;
+		known.add("k", "fp", 600);
+		now = KNOWN_FOR_MS + 10;
+		expect(known.has("k", "fp")).toBe(true);
+	});
+
+	it("keeps at most its capacity, forgetting the oldest first", () => {
+		const known = new KnownFingerprints(3, () => 0);
+		for (const fp of ["a", "b", "c", "d"]) known.add("k", fp, 600);
+		expect(known.size).toBe(3);
+		expect(known.has("k", "a")).toBe(false);
+		expect(["b", "c", "d"].every(fp => known.has("k", fp))).toBe(true);
+	});
+});
