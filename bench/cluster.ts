@@ -149,6 +149,8 @@ interface CrawlCount {
 	/** Date.now() of the first page read. */
 	firstWall: number;
 	last: number;
+	/** Offset of the message that brought the last new page. */
+	lastOffset: number;
 	/** ms from each page's record timestamp (set by the crawler when the page was parsed) to its reading here. */
 	lagMs: number[];
 }
@@ -165,6 +167,9 @@ function lastStringField(value: Buffer, key: Buffer): string | null {
 	const end = value.indexOf(0x22, start);
 	return end < 0 ? null : value.toString("utf8", start, end);
 }
+
+/** Readers started by this process: each has a consumer group of its own. */
+let readers = 0;
 
 /** How a FirehoseReader reads: `bulk` for throughput, `prompt` for latency. */
 export type ReaderMode = "bulk" | "prompt";
@@ -196,7 +201,7 @@ export class FirehoseReader {
 
 	async start(): Promise<void> {
 		this.handle = await this.kafka.consume({
-			groupId: `${this.topic}-reader-${this.mode}-${process.pid}`,
+			groupId: `${this.topic}-reader-${this.mode}-${process.pid}-${++readers}`,
 			topics: [this.topic],
 			fromBeginning: this.mode === "bulk",
 			minBytes: this.mode === "bulk" ? BULK_MIN_BYTES : 1,
@@ -206,7 +211,7 @@ export class FirehoseReader {
 				const wall = Date.now();
 				const crawlid = lastStringField(m.value, CRAWLID) ?? "?";
 				let c = this.counts.get(crawlid);
-				if (!c) this.counts.set(crawlid, (c = { urls: new Set(), messages: 0, bytes: 0, first: now, firstWall: wall, last: now, lagMs: [] }));
+				if (!c) this.counts.set(crawlid, (c = { urls: new Set(), messages: 0, bytes: 0, first: now, firstWall: wall, last: now, lastOffset: -1, lagMs: [] }));
 				c.messages++;
 				c.bytes += m.value.length;
 				// Python's isoformat in UTC without a zone, microseconds: keep the milliseconds.
@@ -216,6 +221,7 @@ export class FirehoseReader {
 				if (url !== null && !c.urls.has(url)) {
 					c.urls.add(url);
 					c.last = now;
+					c.lastOffset = Number(m.offset);
 				}
 				for (const w of [...this.waiters]) w();
 			}
@@ -263,6 +269,88 @@ export class FirehoseReader {
 	async stop(): Promise<void> {
 		await this.handle?.stop();
 		this.handle = null;
+	}
+}
+
+/** How often a TopicWatcher reads the topic's end offset. */
+const WATCH_EVERY_MS = 20;
+
+/**
+ * When messages land on a one-partition topic, without reading them: its end offset (high watermark) read
+ * every WATCH_EVERY_MS, with the time of each reading. Throughput is timed with this, so no reader takes
+ * the cluster's CPU while it crawls (pages are read and checked afterwards); the time a page landed is
+ * known to WATCH_EVERY_MS.
+ */
+export class TopicWatcher {
+	private readonly samples: Array<{ at: number; high: number }> = [];
+	private timer: NodeJS.Timeout | null = null;
+	private reading: Promise<void> | null = null;
+	private readonly kafka: KafkaClient;
+	readonly topic: string;
+
+	constructor(kafka: KafkaClient, topic: string) {
+		this.kafka = kafka;
+		this.topic = topic;
+	}
+
+	/** The end offset now (one reading, also recorded). */
+	async read(): Promise<number> {
+		const offsets = await this.kafka.topicEndOffsets(this.topic);
+		if (offsets.length !== 1) throw new Error(`${this.topic}: ${offsets.length} partitions; the watcher reads one-partition topics`);
+		const high = Number(offsets[0]!.high);
+		this.samples.push({ at: performance.now(), high });
+		return high;
+	}
+
+	start(): void {
+		const tick = () => {
+			this.reading = this.read().then(
+				() => undefined,
+				() => undefined
+			);
+			void this.reading.then(() => {
+				if (this.timer) this.timer = setTimeout(tick, WATCH_EVERY_MS);
+			});
+		};
+		this.timer = setTimeout(tick, 0);
+	}
+
+	get high(): number {
+		return this.samples.at(-1)?.high ?? 0;
+	}
+
+	/** Wait until the end offset reaches `offset`, at most timeoutMs and at most stallMs without growth. */
+	async waitFor(offset: number, timeoutMs: number, stallMs: number, onProgress?: (high: number) => void): Promise<boolean> {
+		const end = performance.now() + timeoutMs;
+		let last = this.high;
+		let lastChange = performance.now();
+		let lastReport = performance.now();
+		while (this.high < offset) {
+			const now = performance.now();
+			if (now >= end || now - lastChange >= stallMs) return false;
+			await sleep(WATCH_EVERY_MS);
+			if (this.high !== last) {
+				last = this.high;
+				lastChange = performance.now();
+			}
+			if (onProgress && performance.now() - lastReport > 2000) {
+				lastReport = performance.now();
+				onProgress(this.high);
+			}
+		}
+		return true;
+	}
+
+	/** performance.now() of the first reading that showed the message at `offset` on the topic, or null. */
+	landedAt(offset: number): number | null {
+		return this.samples.find(s => s.high > offset)?.at ?? null;
+	}
+
+	async stop(): Promise<void> {
+		const timer = this.timer;
+		this.timer = null;
+		if (timer) clearTimeout(timer);
+		await this.reading;
 	}
 }
 
