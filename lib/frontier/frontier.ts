@@ -239,10 +239,13 @@ export class Frontier {
 	private async knownDuplicates(items: readonly EnqueueItem[], dupefilterTimeout: number): Promise<boolean[]> {
 		const known = items.map(() => false);
 		const byKey = new Map<string, number[]>();
+		const tests = new Map<string, (fingerprint: string) => boolean>();
 		items.forEach(({ request, fingerprint }, i) => {
 			if (!fingerprint) return;
 			const key = this.dupefilterOf(request);
-			if (this.known.has(key, fingerprint)) {
+			let test = tests.get(key);
+			if (!test) tests.set(key, (test = this.known.knownIn(key)));
+			if (test(fingerprint)) {
 				known[i] = true;
 				return;
 			}

@@ -13,7 +13,9 @@ export const KNOWN_FOR_MS = 60_000;
 export const KNOWN_CAPACITY = 200_000;
 
 export class KnownFingerprints {
-	private readonly until = new Map<string, number>();
+	/** Filter key -> fingerprint -> until (ms). Lookups hash only the fingerprint, usually a string already hashed. */
+	private readonly filters = new Map<string, Map<string, number>>();
+	private entries = 0;
 	private readonly capacity: number;
 	private readonly now: () => number;
 
@@ -24,23 +26,46 @@ export class KnownFingerprints {
 
 	/** Is `fingerprint` known to be in the filter `key` (and not lapsed)? */
 	has(key: string, fingerprint: string): boolean {
-		const entry = `${key}\n${fingerprint}`;
-		const until = this.until.get(entry);
-		if (until === undefined) return false;
-		if (until > this.now()) return true;
-		this.until.delete(entry);
-		return false;
+		return this.knownIn(key)(fingerprint);
+	}
+
+	/** A test for many fingerprints of one filter (one clock reading). */
+	knownIn(key: string): (fingerprint: string) => boolean {
+		const filter = this.filters.get(key);
+		if (!filter) return () => false;
+		const now = this.now();
+		return fingerprint => {
+			const until = filter.get(fingerprint);
+			if (until === undefined) return false;
+			if (until > now) return true;
+			filter.delete(fingerprint);
+			this.entries--;
+			return false;
+		};
 	}
 
 	/** Remember that `fingerprint` is in the filter `key`, whose expiry was just set to `timeoutSeconds`. */
 	add(key: string, fingerprint: string, timeoutSeconds: number): void {
-		const entry = `${key}\n${fingerprint}`;
-		this.until.delete(entry);
-		this.until.set(entry, this.now() + Math.min(KNOWN_FOR_MS, (timeoutSeconds * 1000) / 2));
-		while (this.until.size > this.capacity) this.until.delete(this.until.keys().next().value!);
+		let filter = this.filters.get(key);
+		if (!filter) this.filters.set(key, (filter = new Map()));
+		if (filter.delete(fingerprint)) this.entries--;
+		filter.set(fingerprint, this.now() + Math.min(KNOWN_FOR_MS, (timeoutSeconds * 1000) / 2));
+		this.entries++;
+		// Past capacity: the oldest entries of the oldest filter go first.
+		while (this.entries > this.capacity) {
+			const [oldestKey, oldest] = this.filters.entries().next().value!;
+			const first = oldest.keys().next();
+			if (first.done) {
+				this.filters.delete(oldestKey);
+				continue;
+			}
+			oldest.delete(first.value);
+			this.entries--;
+			if (oldest.size === 0) this.filters.delete(oldestKey);
+		}
 	}
 
 	get size(): number {
-		return this.until.size;
+		return this.entries;
 	}
 }

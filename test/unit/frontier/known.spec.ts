@@ -43,3 +43,34 @@ describe("KnownFingerprints", () => {
 		expect(["b", "c", "d"].every(fp => known.has("k", fp))).toBe(true);
 	});
 });
+
+describe("KnownFingerprints.knownIn", () => {
+	it("tests many fingerprints of one filter with one clock reading, and keeps filters apart", () => {
+		let now = 0;
+		let readings = 0;
+		const known = new KnownFingerprints(100, () => (readings++, now));
+		known.add("a", "x", 600);
+		known.add("b", "y", 600);
+		readings = 0;
+		const inA = known.knownIn("a");
+		expect([inA("x"), inA("y"), inA("z")]).toEqual([true, false, false]);
+		expect(readings).toBe(1);
+		expect(known.knownIn("nowhere")("x")).toBe(false);
+		now = KNOWN_FOR_MS;
+		expect(known.knownIn("a")("x")).toBe(false);
+		expect(known.size).toBe(1);
+	});
+
+	it("evicts across filters, the oldest filter's oldest entries first", () => {
+		const known = new KnownFingerprints(3, () => 0);
+		known.add("a", "1", 600);
+		known.add("a", "2", 600);
+		known.add("b", "1", 600);
+		known.add("b", "2", 600);
+		expect(known.size).toBe(3);
+		expect([known.has("a", "1"), known.has("a", "2"), known.has("b", "1"), known.has("b", "2")]).toEqual([false, true, true, true]);
+		known.add("c", "1", 600);
+		expect([known.has("a", "2"), known.has("c", "1")]).toEqual([false, true]);
+		expect(known.size).toBe(3);
+	});
+});
