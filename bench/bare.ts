@@ -1,6 +1,6 @@
 /**
  * The bare limit: one process, a minimal loop of the crawler's own fetch (lib/crawl/fetch.ts, undici) and
- * parse (decodeBody + extractLinks, cheerio, + the default link filter) with the same concurrency, breadth
+ * parse (decodeBody + extractLinks, htmlparser2, + the default link filter) with the same concurrency, breadth
  * first from the same seeds to the same maxdepth, de-duplicated in memory. No Redis, no Kafka, no robots.txt,
  * no output: what a crawler process could do at most on this machine and site.
  *   node bench/bare.ts '{"seeds": [...], "maxdepth": 3, "concurrency": 16, "timeoutMs": 300000}'
@@ -27,6 +27,8 @@ export interface BareResult {
 	links: number;
 	errors: number;
 	timed_out: boolean;
+	/** CPU time of this process per page (user + system), ms. */
+	cpu_ms_per_page: number;
 }
 
 export async function runBare(opts: BareOptions): Promise<BareResult> {
@@ -41,6 +43,7 @@ export async function runBare(opts: BareOptions): Promise<BareResult> {
 	let inFlight = 0;
 	const waiting: Array<() => void> = [];
 	const started = performance.now();
+	const cpuAtStart = process.cpuUsage();
 	const deadline = started + opts.timeoutMs;
 	let last = started;
 	const maxPages = opts.maxPages ?? Infinity;
@@ -84,9 +87,19 @@ export async function runBare(opts: BareOptions): Promise<BareResult> {
 		}
 	};
 	await Promise.all(Array.from({ length: opts.concurrency }, worker));
+	const cpu = process.cpuUsage(cpuAtStart);
 	await fetcher.close();
 	const seconds = (last - started) / 1000;
-	return { pages, seconds: Number(seconds.toFixed(3)), pages_per_s: Number((pages / seconds).toFixed(1)), bytes, links, errors, timed_out: performance.now() >= deadline };
+	return {
+		pages,
+		seconds: Number(seconds.toFixed(3)),
+		pages_per_s: Number((pages / seconds).toFixed(1)),
+		bytes,
+		links,
+		errors,
+		timed_out: performance.now() >= deadline,
+		cpu_ms_per_page: Number(((cpu.user + cpu.system) / 1000 / Math.max(1, pages)).toFixed(3))
+	};
 }
 
 if (import.meta.main) {

@@ -45,6 +45,11 @@ export class CpuMeter {
 		}
 	}
 
+	/** Seconds since the meter started. */
+	seconds(): number {
+		return (performance.now() - this.startedAt) / 1000;
+	}
+
 	/** Share of one core each process used since the meter started, two decimals. */
 	read(): Record<string, number> {
 		const seconds = (performance.now() - this.startedAt) / 1000;

@@ -48,8 +48,10 @@ export interface CrawlResult {
 	latency?: LatencyResult;
 	/** Per crawler process, with loopProbe: wall and CPU time during the crawl, and the event loop's delay. */
 	crawler_probes?: Array<{ wall_ms: number; cpu_ms: number; cpu_share: number; loop_delay_ms: Record<string, number> }>;
-	/** Share of one core each process used during the crawl (bench/cpu.ts): crawlers, ingest, data stack, site, this reader. */
+	/** Share of one core each process used during the crawl (bench/cpu.ts): crawlers, ingest, data stack, site, the bench, the machine. */
 	cpu_share?: Record<string, number>;
+	/** CPU time of the crawler processes per page, ms (from cpu_share). */
+	crawler_cpu_ms_per_page?: number;
 }
 
 export interface LatencyResult {
@@ -161,6 +163,7 @@ export async function runCrawl(o: CrawlOptions): Promise<CrawlResult> {
 		);
 		probe();
 		const cpuShare = meter.read();
+		const meterSeconds = meter.seconds();
 		const after = await redisCommands(o.redis);
 		// Read back: every distinct page must be there (the watcher counted messages, duplicates included; with
 		// duplicates the crawl goes on, and the watcher with it, until the last new page).
@@ -185,7 +188,8 @@ export async function runCrawl(o: CrawlOptions): Promise<CrawlResult> {
 			redis_commands_per_page: round(commands.total / Math.max(1, pages), 1),
 			redis_top_commands_per_page: Object.fromEntries(top.map(([cmd, n]) => [cmd, round(n / Math.max(1, pages), 2)])),
 			kafka_bytes_per_page: Math.round((count?.bytes ?? 0) / Math.max(1, count?.messages ?? 0)),
-			cpu_share: cpuShare
+			cpu_share: cpuShare,
+			crawler_cpu_ms_per_page: round((Object.entries(cpuShare).reduce((sum, [name, share]) => sum + (name.startsWith("crawler") ? share : 0), 0) * meterSeconds * 1000) / Math.max(1, pages), 3)
 		};
 		o.log(`  ${pages} pages in ${result.seconds} s: ${result.pages_per_s} pages/s${complete ? "" : " (INCOMPLETE)"}${result.duplicates ? `, ${result.duplicates} duplicates` : ""}`);
 		if (Object.keys(cpuShare).length) o.log(`  CPU during the crawl, share of one core: ${formatShares(cpuShare)}`);

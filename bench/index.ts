@@ -237,6 +237,16 @@ const rows: Array<[string, string, string]> = [
 		`p50 ${targets.latency_p50_ms.target}: ${targets.latency_p50_ms.verdict}`
 	],
 	["ingest throughput (1 ingest)", ingest ? `${fmt(ingest.requests_per_s, " requests/s")} (${ingest.queued} in ${ingest.seconds} s, ${ingest.redis_commands_per_request} Redis commands each)` : results.ingest && "error" in results.ingest ? `failed: ${results.ingest.error.slice(0, 80)}` : "skipped", ""],
+	[
+		"CPU per page: bare loop | crawler processes (1 | 2 crawlers)",
+		`${fmt(bare?.cpu_ms_per_page, " ms")} | ${fmt(c1?.crawler_cpu_ms_per_page, " ms")} | ${fmt(c2?.crawler_cpu_ms_per_page, " ms")}`,
+		""
+	],
+	[
+		"whole machine busy during the crawl (1 | 2 crawlers)",
+		`${c1?.cpu_share?.machine !== undefined ? `${Math.round(c1.cpu_share.machine * 100)}%` : "missing"} | ${c2?.cpu_share?.machine !== undefined ? `${Math.round(c2.cpu_share.machine * 100)}%` : "missing"} of ${cpus().length * 100}%`,
+		""
+	],
 	["Redis commands per page, incl. inside Lua (1 | 2 crawlers)", `${fmt(c1?.redis_commands_per_page)} | ${fmt(c2?.redis_commands_per_page)}`, ""],
 	["Kafka bytes per page", best ? `${fmt(best.kafka_bytes_per_page)} B (crawled_firehose message)` : "missing", ""],
 	[
