@@ -52,6 +52,8 @@ export interface TestSite {
 	port: number;
 	/** Path (and query) as requested -> times served. */
 	hits: Map<string, number>;
+	/** Every request in order of arrival: path (and query) and Date.now() when it arrived (the last 10,000). */
+	arrivals: Array<{ target: string; at: number }>;
 	totalHits(): number;
 	/** Long-running responses (/slow, /drip, /huge) and timers still going: 0 once every client has gone. */
 	pending(): number;
@@ -197,6 +199,7 @@ export async function startSite(opts: SiteOptions = {}): Promise<TestSite> {
 	const label = opts.hostLabel ?? "site";
 	const robots = opts.robots ?? null;
 	const hits = new Map<string, number>();
+	const arrivals: Array<{ target: string; at: number }> = [];
 	const timers = new Set<NodeJS.Timeout>();
 	const live = new Set<ServerResponse>();
 	let flakyCount = 0;
@@ -336,6 +339,8 @@ export async function startSite(opts: SiteOptions = {}): Promise<TestSite> {
 	const server = createServer((req, res) => {
 		const target = req.url ?? "/";
 		hits.set(target, (hits.get(target) ?? 0) + 1);
+		arrivals.push({ target, at: Date.now() });
+		if (arrivals.length > 10_000) arrivals.shift();
 		if (closing) {
 			res.destroy();
 			return;
@@ -368,6 +373,7 @@ export async function startSite(opts: SiteOptions = {}): Promise<TestSite> {
 		origin,
 		port,
 		hits,
+		arrivals,
 		totalHits: () => [...hits.values()].reduce((a, b) => a + b, 0),
 		pending: () => live.size + timers.size,
 		close: () => {
