@@ -1,6 +1,7 @@
 /**
- * A real cluster node for transporter tests (run with Node 24 outside Jest, which cannot load the
- * ESM-only @platformatic/kafka that Moleculer's Kafka transporter needs).
+ * A real cluster node for transporter tests, run with Node 24 as a process of its own: the test checks
+ * that separate processes find each other through the transporter (and Moleculer loads its Kafka
+ * transporter's ESM-only @platformatic/kafka itself, outside Jest's module system).
  *   node test/support/transport-peer.ts server <transporter> <namespace>   serves echo.where until SIGTERM
  *   node test/support/transport-peer.ts client <transporter> <namespace>   calls echo.where, prints {"answer": nodeID}
  */
