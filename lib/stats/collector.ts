@@ -30,20 +30,43 @@ export class StatsCollector {
 		this.cycleSeconds = cycleSeconds;
 	}
 
-	/** Count one event for each base key (e.g. stats:kafka-monitor:total) in every window and lifetime. */
-	async increment(...bases: string[]): Promise<void> {
+	/** Events counted during this turn of the event loop, by base key: [time, member]. */
+	private pending: Map<string, Array<[number, string]>> | null = null;
+	private written: Promise<void> | null = null;
+
+	/**
+	 * Count one event for each base key (e.g. stats:kafka-monitor:total) in every window and lifetime.
+	 * The events of one event-loop turn are written together: per base key and window one ZADD of all their
+	 * members and one EXPIRE, and one PFADD (a crawler finishing several pages a turn counts each status
+	 * code once per page; each event keeps its own member and time). Resolves once written.
+	 */
+	increment(...bases: string[]): Promise<void> {
 		const now = Date.now() / 1000;
-		const commands: BatchCommand[] = [];
+		if (!this.pending) {
+			this.pending = new Map();
+			this.written = new Promise<void>(resolve => setImmediate(resolve)).then(() => this.write());
+		}
 		for (const base of bases) {
 			this.bases.add(base);
-			const member = `${now.toFixed(6)}:${this.token}:${(this.sequence++).toString(36)}`;
+			const events = this.pending.get(base) ?? [];
+			events.push([now, `${now.toFixed(6)}:${this.token}:${(this.sequence++).toString(36)}`]);
+			this.pending.set(base, events);
+		}
+		return this.written!;
+	}
+
+	private async write(): Promise<void> {
+		const pending = this.pending ?? new Map<string, Array<[number, string]>>();
+		this.pending = null;
+		const commands: BatchCommand[] = [];
+		for (const [base, events] of pending) {
 			for (const w of this.windows) {
 				const key = windowKey(base, w.seconds);
-				commands.push(["zadd", key, now, member], ["expire", key, w.seconds + 2 * this.cycleSeconds]);
+				commands.push(["zadd", key, ...events.flat()], ["expire", key, w.seconds + 2 * this.cycleSeconds]);
 			}
-			commands.push(["pfadd", lifetimeKey(base), member]);
+			commands.push(["pfadd", lifetimeKey(base), ...events.map(([, member]) => member)]);
 		}
-		// With the other commands of this turn (a crawler counts a status code per page).
+		// With the other commands of this turn (frontier acknowledgements, enqueues...).
 		await coalescerFor(this.redis).batch(commands);
 	}
 
