@@ -279,15 +279,18 @@ const CrawlerService: ServiceSchema<ServiceSettingSchema, CrawlerMethods, Crawle
 
 		async schedule() {
 			const c = this.crawler;
+			// Sleep until `ms` pass or something wakes the loop (a slot freed, a queue announced, a config change).
+			const idle = async (ms: number) => {
+				await new Promise<void>(resolve => {
+					c.wake = resolve;
+					setTimeout(resolve, ms).unref();
+				});
+				c.wake = null;
+			};
 			while (!c.stopping) {
-				const s = this.settingsNow();
 				if (this.freeSlots() <= 0) {
 					// A fetch ending or a page finished wakes the loop (startCrawl).
-					await new Promise<void>(resolve => {
-						c.wake = resolve;
-						setTimeout(resolve, MAX_IDLE_MS).unref();
-					});
-					c.wake = null;
+					await idle(MAX_IDLE_MS);
 					continue;
 				}
 				let popped = false;
@@ -302,12 +305,7 @@ const CrawlerService: ServiceSchema<ServiceSettingSchema, CrawlerMethods, Crawle
 					const now = Date.now() / 1000;
 					let next = Infinity;
 					for (const q of c.queues.values()) next = Math.min(next, q.nextAt);
-					const waitMs = Math.max(5, Math.min(MAX_IDLE_MS, (next - now) * 1000));
-					await new Promise<void>(resolve => {
-						c.wake = resolve;
-						setTimeout(resolve, waitMs).unref();
-					});
-					c.wake = null;
+					await idle(Math.max(5, Math.min(MAX_IDLE_MS, (next - now) * 1000)));
 				}
 			}
 		},
@@ -434,20 +432,21 @@ const CrawlerService: ServiceSchema<ServiceSettingSchema, CrawlerMethods, Crawle
 			let result: FetchResult;
 			const fetchStarted = performance.now();
 			try {
-				result = await c.fetcher.fetch({
-					url: request.url,
-					headers: request.useragent ? { "User-Agent": request.useragent } : undefined,
-					cookie: request.cookie ?? null
-				});
-				c.metrics.fetchDone(request.spiderid, (performance.now() - fetchStarted) / 1000);
+				try {
+					result = await c.fetcher.fetch({
+						url: request.url,
+						headers: request.useragent ? { "User-Agent": request.useragent } : undefined,
+						cookie: request.cookie ?? null
+					});
+				} finally {
+					fetched();
+					c.metrics.fetchDone(request.spiderid, (performance.now() - fetchStarted) / 1000);
+				}
 			} catch (err) {
-				fetched();
-				c.metrics.fetchDone(request.spiderid, (performance.now() - fetchStarted) / 1000);
 				await this.retryOrGiveUp(request, (err as Error).message, null);
 				await c.frontier.ack(request.spiderid, lease);
 				return;
 			}
-			fetched();
 			if (RETRY_HTTP_CODES.has(result.status) && (await this.retryOrGiveUp(request, `HTTP ${result.status}`, result.status))) {
 				await c.frontier.ack(request.spiderid, lease);
 				return;

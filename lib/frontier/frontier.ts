@@ -240,6 +240,7 @@ export class Frontier {
 		const known = items.map(() => false);
 		const byKey = new Map<string, number[]>();
 		const tests = new Map<string, (fingerprint: string) => boolean>();
+		let unknown = 0;
 		items.forEach(({ request, fingerprint }, i) => {
 			if (!fingerprint) return;
 			const key = this.dupefilterOf(request);
@@ -252,10 +253,9 @@ export class Frontier {
 			const indexes = byKey.get(key) ?? [];
 			indexes.push(i);
 			byKey.set(key, indexes);
+			unknown++;
 		});
-		let filtered = 0;
-		for (const indexes of byKey.values()) filtered += indexes.length;
-		if (filtered < DUPEFILTER_PRECHECK_MIN) return known;
+		if (unknown < DUPEFILTER_PRECHECK_MIN) return known;
 		const lookups = [...byKey].map(async ([key, indexes]) => {
 			// A failed look leaves its requests to the enqueue script.
 			const seen = await this.coalescer.send("frontierSeen", key, dupefilterTimeout, ...indexes.map(i => items[i]!.fingerprint!)).catch(() => null);

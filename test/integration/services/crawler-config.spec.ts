@@ -20,7 +20,7 @@ import { ZookeeperSession } from "../../../lib/zookeeper/client.ts";
 import { RedisMixin } from "../../../mixins/redis.mixin.ts";
 import CrawlerService from "../../../services/crawler.service.ts";
 import IngestService from "../../../services/ingest.service.ts";
-import { captureLogger, CRAWL_TEST_DBS, eventually, testBroker, testSettings, uniqueName, type CapturedLine } from "../../support/cluster.ts";
+import { captureLogger, collectTopics, CRAWL_TEST_DBS, eventually, testBroker, testSettings, uniqueName, type CapturedLine } from "../../support/cluster.ts";
 import { freePort, startZkServer, type ZkServer } from "../../support/zk-server.ts";
 
 const quietLog = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };
@@ -194,14 +194,7 @@ describe("crawler configuration: ZooKeeper away, malformed documents, public IP,
 
 		const firehose = `${prefix}.crawled_firehose`;
 		kafka = new KafkaClient(base, "it-crawler-config-reader", quietLog);
-		await kafka.ensureTopics([{ topic: firehose, partitions: 1 }]);
-		const reader = await kafka.consume({
-			groupId: uniqueName("it-cfg-firehose"),
-			topics: [firehose],
-			fromBeginning: true,
-			onMessage: async m => void pages.push(JSON.parse(m.value!.toString("utf8")) as Page)
-		});
-		stopReader = () => reader.stop();
+		stopReader = await collectTopics(kafka, { [firehose]: pages });
 
 		// One ingest node for the whole file: crawler nodes come and go, requests reach Redis the same way.
 		ingest = testBroker(base);

@@ -16,7 +16,7 @@ import { RedisMixin } from "../../../mixins/redis.mixin.ts";
 import CrawlerService from "../../../services/crawler.service.ts";
 import IngestService from "../../../services/ingest.service.ts";
 import { startSite, type TestSite } from "../../support/site.ts";
-import { CRAWL_TEST_DBS, eventually, stopChild, testBroker, testSettings, uniqueName } from "../../support/cluster.ts";
+import { collectTopics, CRAWL_TEST_DBS, eventually, stopChild, testBroker, testSettings, uniqueName } from "../../support/cluster.ts";
 
 const ROOT = resolve(__dirname, "../../..");
 const NODE = resolve(ROOT, "node_modules/.bin/node");
@@ -105,14 +105,7 @@ describe("crawler service", () => {
 		});
 		firehose = `${prefix}.crawled_firehose`;
 		kafka = new KafkaClient(base, "it-crawler-reader", quietLog);
-		await kafka.ensureTopics([{ topic: firehose, partitions: 1 }]);
-		const reader = await kafka.consume({
-			groupId: uniqueName("it-firehose"),
-			topics: [firehose],
-			fromBeginning: true,
-			onMessage: async m => void pages.push(JSON.parse(m.value!.toString("utf8")) as Page)
-		});
-		stopReader = () => reader.stop();
+		stopReader = await collectTopics(kafka, { [firehose]: pages });
 		admin = testBroker(base);
 		const probe = admin.createService({ name: "probe", mixins: [RedisMixin()] }) as unknown as { redis: Redis };
 		await admin.start();

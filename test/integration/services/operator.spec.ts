@@ -20,7 +20,7 @@ import CrawlerService from "../../../services/crawler.service.ts";
 import IngestService from "../../../services/ingest.service.ts";
 import StatsService from "../../../services/stats.service.ts";
 import { startSite, type TestSite } from "../../support/site.ts";
-import { captureLogger, CRAWL_TEST_DBS, eventually, stopChild, testBroker, testSettings, uniqueName, type CapturedLine } from "../../support/cluster.ts";
+import { captureLogger, collectTopics, CRAWL_TEST_DBS, eventually, stopChild, testBroker, testSettings, uniqueName, type CapturedLine } from "../../support/cluster.ts";
 
 const ROOT = resolve(__dirname, "../../..");
 const NODE = resolve(ROOT, "node_modules/.bin/node");
@@ -101,14 +101,7 @@ describe("operator experience: metrics, logs, stats dumps, status", () => {
 		});
 		firehose = `${prefix}.crawled_firehose`;
 		kafka = new KafkaClient(base, "it-operator-reader", quietLog);
-		await kafka.ensureTopics([{ topic: firehose, partitions: 1 }]);
-		const reader = await kafka.consume({
-			groupId: uniqueName("it-op-firehose"),
-			topics: [firehose],
-			fromBeginning: true,
-			onMessage: async m => void pages.push(JSON.parse(m.value!.toString("utf8")))
-		});
-		stopReader = () => reader.stop();
+		stopReader = await collectTopics(kafka, { [firehose]: pages });
 		zk = new ZookeeperSession(base, quietLog);
 		await zk.connect(10000);
 	});
