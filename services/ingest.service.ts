@@ -96,10 +96,11 @@ const IngestService: ServiceSchema<ServiceSettingSchema, IngestMethods, IngestVa
 			} catch (err) {
 				if (err instanceof StoppingError) throw err;
 				if (!(err instanceof RefusedRequestError)) throw err;
+				// Logged as it is counted (ingest.status): the stats write that follows may wait for its batch.
+				this.logger.warn(err.message, { ...err.detail, partition: message.partition, offset: message.offset });
 				this.ingest.refused++;
 				this.ingest.metrics.increment(METRIC.INGEST_FAILURES, { reason: ingestFailureReason(err.message, err.detail) });
 				await this.statsCount("total", "fail");
-				this.logger.warn(err.message, { ...err.detail, partition: message.partition, offset: message.offset });
 			}
 		},
 
