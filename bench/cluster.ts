@@ -151,6 +151,11 @@ interface CrawlCount {
 	last: number;
 	/** Offset of the message that brought the last new page. */
 	lastOffset: number;
+	/**
+	 * Kafka timestamp of each message that brought a new page, in reading order: when the broker appended it
+	 * on a topic with message.timestamp.type=LogAppendTime (FIREHOSE_TOPIC_CONFIG), else when it was produced.
+	 */
+	landed: number[];
 	/** ms from each page's record timestamp (set by the crawler when the page was parsed) to its reading here. */
 	lagMs: number[];
 }
@@ -192,16 +197,19 @@ export class FirehoseReader {
 	private readonly kafka: KafkaClient;
 	readonly topic: string;
 	readonly mode: ReaderMode;
+	private readonly groupId: string;
 
-	constructor(kafka: KafkaClient, topic: string, mode: ReaderMode = "bulk") {
+	/** `groupId`: a consumer group shared with an earlier reader, to go on where it stopped (default: a new one). */
+	constructor(kafka: KafkaClient, topic: string, mode: ReaderMode = "bulk", groupId?: string) {
 		this.kafka = kafka;
 		this.topic = topic;
 		this.mode = mode;
+		this.groupId = groupId ?? `${topic}-reader-${mode}-${process.pid}-${++readers}`;
 	}
 
 	async start(): Promise<void> {
 		this.handle = await this.kafka.consume({
-			groupId: `${this.topic}-reader-${this.mode}-${process.pid}-${++readers}`,
+			groupId: this.groupId,
 			topics: [this.topic],
 			fromBeginning: this.mode === "bulk",
 			minBytes: this.mode === "bulk" ? BULK_MIN_BYTES : 1,
@@ -211,7 +219,7 @@ export class FirehoseReader {
 				const wall = Date.now();
 				const crawlid = lastStringField(m.value, CRAWLID) ?? "?";
 				let c = this.counts.get(crawlid);
-				if (!c) this.counts.set(crawlid, (c = { urls: new Set(), messages: 0, bytes: 0, first: now, firstWall: wall, last: now, lastOffset: -1, lagMs: [] }));
+				if (!c) this.counts.set(crawlid, (c = { urls: new Set(), messages: 0, bytes: 0, first: now, firstWall: wall, last: now, lastOffset: -1, landed: [], lagMs: [] }));
 				c.messages++;
 				c.bytes += m.value.length;
 				// Python's isoformat in UTC without a zone, microseconds: keep the milliseconds.
@@ -222,6 +230,7 @@ export class FirehoseReader {
 					c.urls.add(url);
 					c.last = now;
 					c.lastOffset = Number(m.offset);
+					c.landed.push(Number(m.timestamp));
 				}
 				for (const w of [...this.waiters]) w();
 			}
@@ -273,16 +282,21 @@ export class FirehoseReader {
 }
 
 /** How often a TopicWatcher reads the topic's end offset. */
-const WATCH_EVERY_MS = 20;
+const WATCH_EVERY_MS = 100;
 
 /**
- * When messages land on a one-partition topic, without reading them: its end offset (high watermark) read
- * every WATCH_EVERY_MS, with the time of each reading. Throughput is timed with this, so no reader takes
- * the cluster's CPU while it crawls (pages are read and checked afterwards); the time a page landed is
- * known to WATCH_EVERY_MS.
+ * The config of a benchmark cluster's crawled_firehose topic (created before its nodes start): every
+ * message carries the time the broker appended it, so a crawl is timed to the millisecond from the pages
+ * read back after it, and nothing needs to watch the topic closely while the cluster crawls.
+ */
+export const FIREHOSE_TOPIC_CONFIG: Record<string, string> = { "message.timestamp.type": "LogAppendTime" };
+
+/**
+ * How many messages are on a one-partition topic, without reading them: its end offset (high watermark),
+ * read every WATCH_EVERY_MS, to know when a crawl has landed and to show progress.
  */
 export class TopicWatcher {
-	private readonly samples: Array<{ at: number; high: number }> = [];
+	private last = 0;
 	private timer: NodeJS.Timeout | null = null;
 	private reading: Promise<void> | null = null;
 	private readonly kafka: KafkaClient;
@@ -293,13 +307,12 @@ export class TopicWatcher {
 		this.topic = topic;
 	}
 
-	/** The end offset now (one reading, also recorded). */
+	/** The end offset now (one reading). */
 	async read(): Promise<number> {
 		const offsets = await this.kafka.topicEndOffsets(this.topic);
 		if (offsets.length !== 1) throw new Error(`${this.topic}: ${offsets.length} partitions; the watcher reads one-partition topics`);
-		const high = Number(offsets[0]!.high);
-		this.samples.push({ at: performance.now(), high });
-		return high;
+		this.last = Number(offsets[0]!.high);
+		return this.last;
 	}
 
 	start(): void {
@@ -316,7 +329,7 @@ export class TopicWatcher {
 	}
 
 	get high(): number {
-		return this.samples.at(-1)?.high ?? 0;
+		return this.last;
 	}
 
 	/** Wait until the end offset reaches `offset`, at most timeoutMs and at most stallMs without growth. */
@@ -339,11 +352,6 @@ export class TopicWatcher {
 			}
 		}
 		return true;
-	}
-
-	/** performance.now() of the first reading that showed the message at `offset` on the topic, or null. */
-	landedAt(offset: number): number | null {
-		return this.samples.find(s => s.high > offset)?.at ?? null;
 	}
 
 	async stop(): Promise<void> {

@@ -15,19 +15,19 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { commandsBetween, CRAWLER_READY, feed, FirehoseReader, INGEST_READY, nodeEnv, redisCommands, sleep, spawnNode, TopicWatcher, type BenchNode, type ClusterRunOptions } from "./cluster.ts";
+import { commandsBetween, CRAWLER_READY, feed, FIREHOSE_TOPIC_CONFIG, FirehoseReader, INGEST_READY, nodeEnv, redisCommands, sleep, spawnNode, TopicWatcher, type BenchNode, type ClusterRunOptions } from "./cluster.ts";
 import { CpuMeter, formatShares } from "./cpu.ts";
 import { pageUrl, prng, seedUrls } from "./site.ts";
-import { percentile, round } from "./stats.ts";
+import { percentile, rateTimeline, round } from "./stats.ts";
 
 export interface CrawlOptions extends ClusterRunOptions {
 	crawlers: number;
 	maxdepth: number;
 	concurrency: number;
-	/** Node flags of the crawler processes (e.g. --cpu-prof). */
-	crawlerArgs?: string[];
 	/** Preload bench/loop-probe.ts into the crawlers: event-loop delay and CPU share during the crawl. */
 	loopProbe?: boolean;
+	/** With loopProbe: the probe also writes a CPU profile of the timed crawl of each crawler into this folder. */
+	profileDir?: string;
 	/** Run the latency measurement on this cluster afterwards, with this many samples. */
 	latencySamples?: number;
 	/** Other processes whose CPU use during the crawl is reported (the data stack, the site), by name. */
@@ -41,13 +41,15 @@ export interface CrawlResult {
 	complete: boolean;
 	seconds: number;
 	pages_per_s: number;
+	/** The first crawl of the site by fresh processes (the warm-up before the timed crawl). */
+	cold_pages_per_s: number;
 	duplicates: number;
 	redis_commands_per_page: number;
 	redis_top_commands_per_page: Record<string, number>;
 	kafka_bytes_per_page: number;
 	latency?: LatencyResult;
 	/** Per crawler process, with loopProbe: wall and CPU time during the crawl, and the event loop's delay. */
-	crawler_probes?: Array<{ wall_ms: number; cpu_ms: number; cpu_share: number; loop_delay_ms: Record<string, number> }>;
+	crawler_probes?: Array<{ wall_ms: number; cpu_ms: number; cpu_share: number; loop_busy?: number; loop_delay_ms: Record<string, number> }>;
 	/** Share of one core each process used during the crawl (bench/cpu.ts): crawlers, ingest, data stack, site, the bench, the machine. */
 	cpu_share?: Record<string, number>;
 	/** CPU time of the crawler processes per page, ms (from cpu_share). */
@@ -112,6 +114,8 @@ export async function runCrawl(o: CrawlOptions): Promise<CrawlResult> {
 	let reader: FirehoseReader | null = null;
 	try {
 		await o.redis.flushdb();
+		// Created before the nodes start (they keep an existing topic as it is): pages carry their append time.
+		await o.kafka.ensureTopics([{ topic: `${o.prefix}.crawled_firehose`, partitions: 1, config: FIREHOSE_TOPIC_CONFIG }]);
 		const env = (extra: Record<string, string>) => nodeEnv(o.prefix, o.db, { CONCURRENT_REQUESTS: String(o.concurrency), ...extra });
 		o.log(`  starting 1 ingest node and ${o.crawlers} crawler node(s) (topic prefix ${o.prefix}, logs in ${o.logDir})`);
 		const starting: Array<Promise<BenchNode>> = [spawnNode(`${o.prefix}-ingest`, env({ SERVICES: "ingest" }), o.logDir, INGEST_READY)];
@@ -119,8 +123,8 @@ export async function runCrawl(o: CrawlOptions): Promise<CrawlResult> {
 		const probeArgs = o.loopProbe ? ["--import", pathToFileURL(join(import.meta.dirname, "loop-probe.ts")).href] : [];
 		for (let i = 1; i <= o.crawlers; i++)
 			starting.push(
-				spawnNode(`${o.prefix}-crawler${i}`, env({ SERVICES: "crawler", ...(o.loopProbe ? { BENCH_LOOP_PROBE_OUT: probeFile(i) } : {}) }), o.logDir, CRAWLER_READY, {
-					nodeArgs: [...(o.crawlerArgs ?? []), ...probeArgs]
+				spawnNode(`${o.prefix}-crawler${i}`, env({ SERVICES: "crawler", ...(o.loopProbe ? { BENCH_LOOP_PROBE_OUT: probeFile(i), ...(o.profileDir ? { BENCH_LOOP_PROBE_PROFILE: o.profileDir } : {}) } : {}) }), o.logDir, CRAWLER_READY, {
+					nodeArgs: probeArgs
 				})
 			);
 		const probe = () => {
@@ -132,22 +136,54 @@ export async function runCrawl(o: CrawlOptions): Promise<CrawlResult> {
 		if (failed) throw (failed as PromiseRejectedResult).reason;
 
 		const incoming = `${o.prefix}.incoming`;
-		reader = new FirehoseReader(o.kafka, `${o.prefix}.crawled_firehose`);
-		await reader.start();
+		const firehose = `${o.prefix}.crawled_firehose`;
 		const seeds = seedUrls(o.site, o.port);
-		const request = (url: string, crawlid: string, maxdepth: number) => ({ url, appid: "bench", crawlid, maxdepth, spiderid: "link" });
+		// Both crawls are read back by one consumer group: the second read starts where the first stopped.
+		const readBack = `${firehose}-readback-${process.pid}`;
 
-		o.log("  warming up (one page per host)");
-		await feed(o.kafka, incoming, seeds.map(url => request(url, "warmup", 0)));
-		if (!(await reader.waitFor("warmup", seeds.length, 60_000))) throw new Error(`warm-up: ${reader.pages("warmup")} of ${seeds.length} pages after 60 s; see ${o.logDir}`);
-		await reader.stop();
+		/**
+		 * Crawl the whole site as `crawlid`, timed by the firehose's end offset (bench/cluster.ts TopicWatcher:
+		 * no reader takes the machine's CPU meanwhile), then read its pages back: every distinct page must be
+		 * there (the watcher counts messages, duplicates included; with duplicates the crawl goes on, and the
+		 * watcher with it, until the last new page). `during` runs once the pages have landed, before the read.
+		 */
+		const timedCrawl = async (crawlid: string, during: () => Promise<void> = async () => undefined) => {
+			const watcher = new TopicWatcher(o.kafka, firehose);
+			const base = await watcher.read();
+			watcher.start();
+			const t0 = performance.now();
+			const fedAt = Date.now();
+			await feed(o.kafka, incoming, seeds.map(url => ({ url, appid: "bench", crawlid, maxdepth: o.maxdepth, spiderid: "link" })));
+			const landed = await watcher.waitFor(base + o.site.pages, o.timeoutMs, 30_000, high =>
+				o.log(`  ${high - base} / ${o.site.pages} pages on the firehose (${round((high - base) / ((performance.now() - t0) / 1000))} pages/s)`)
+			);
+			await during();
+			reader = new FirehoseReader(o.kafka, firehose, "bulk", readBack);
+			await reader.start();
+			const complete = landed && (await reader.waitFor(crawlid, o.site.pages, o.timeoutMs, 30_000));
+			await watcher.stop();
+			await reader.stop().catch(() => undefined);
+			const count = reader.counts.get(crawlid);
+			const pages = count?.urls.size ?? 0;
+			// From the feed to the broker's append of the last new page (FIREHOSE_TOPIC_CONFIG).
+			const lastAt = count?.landed.length ? Math.max(...count.landed) : null;
+			const seconds = lastAt !== null ? (lastAt - fedAt) / 1000 : o.timeoutMs / 1000;
+			const duplicates = (count?.messages ?? 0) - pages;
+			o.log(`  ${pages} pages in ${round(seconds, 2)} s: ${round(pages / seconds)} pages/s${complete ? "" : " (INCOMPLETE)"}${duplicates ? `, ${duplicates} duplicates` : ""}`);
+			o.log(`  pages/s in each half second: ${rateTimeline(count?.landed ?? [], fedAt, 500).join(" ")}`);
+			return { pages, seconds, complete, duplicates, count };
+		};
+
+		// The first crawl of the site warms the processes up (V8 compiles the hot code as it runs; every crawler
+		// learns the domain queues; the robots.txt cache fills), as on a cluster that has been running. It is
+		// reported as the cold figure; the bare loop gets the same warm-up pass (bench/bare.ts).
+		o.log("  cold crawl of the whole site (warms the processes up)");
+		const cold = await timedCrawl("cold");
+		if (!cold.complete) throw new Error(`cold crawl: ${cold.pages} of ${o.site.pages} pages; see ${o.logDir}`);
 		// Every crawler has read the queue registry (SCHEDULER_QUEUE_REFRESH=1) since.
 		await sleep(1500);
 
-		// The crawl is timed by the firehose's end offset (bench/cluster.ts TopicWatcher): no reader takes the
-		// machine's CPU meanwhile; the pages are read back and checked afterwards.
-		const watcher = new TopicWatcher(o.kafka, `${o.prefix}.crawled_firehose`);
-		const base = await watcher.read();
+		o.log("  timed crawl of the whole site, on the warm cluster");
 		const before = await redisCommands(o.redis);
 		probe();
 		const meter = new CpuMeter({
@@ -155,46 +191,35 @@ export async function runCrawl(o: CrawlOptions): Promise<CrawlResult> {
 			...o.otherPids,
 			bench: process.pid
 		});
-		watcher.start();
-		const t0 = performance.now();
-		await feed(o.kafka, incoming, seeds.map(url => request(url, "crawl", o.maxdepth)));
-		const landed = await watcher.waitFor(base + o.site.pages, o.timeoutMs, 30_000, high =>
-			o.log(`  ${high - base} / ${o.site.pages} pages on the firehose (${round((high - base) / ((performance.now() - t0) / 1000))} pages/s)`)
-		);
-		probe();
-		const cpuShare = meter.read();
-		const meterSeconds = meter.seconds();
-		const after = await redisCommands(o.redis);
-		// Read back: every distinct page must be there (the watcher counted messages, duplicates included; with
-		// duplicates the crawl goes on, and the watcher with it, until the last new page).
-		reader = new FirehoseReader(o.kafka, `${o.prefix}.crawled_firehose`, "bulk");
-		await reader.start();
-		const complete = landed && (await reader.waitFor("crawl", o.site.pages, o.timeoutMs, 30_000));
-		await watcher.stop();
-		const count = reader.counts.get("crawl");
-		const pages = count?.urls.size ?? 0;
-		const lastAt = count ? watcher.landedAt(count.lastOffset) : null;
-		const seconds = lastAt !== null ? (lastAt - t0) / 1000 : o.timeoutMs / 1000;
+		let cpuShare: Record<string, number> = {};
+		let meterSeconds = 0;
+		let after = before;
+		const warm = await timedCrawl("crawl", async () => {
+			probe();
+			cpuShare = meter.read();
+			meterSeconds = meter.seconds();
+			after = await redisCommands(o.redis);
+		});
+		const { pages, count } = warm;
 		const commands = commandsBetween(before, after);
 		const top = [...commands.byCommand.entries()].sort((a, b) => b[1] - a[1]).slice(0, 8);
 		const result: CrawlResult = {
 			crawlers: o.crawlers,
 			pages,
 			expected_pages: o.site.pages,
-			complete,
-			seconds: round(seconds, 2),
-			pages_per_s: round(pages / seconds),
-			duplicates: (count?.messages ?? 0) - pages,
+			complete: warm.complete,
+			seconds: round(warm.seconds, 2),
+			pages_per_s: round(pages / warm.seconds),
+			cold_pages_per_s: round(cold.pages / cold.seconds),
+			duplicates: warm.duplicates,
 			redis_commands_per_page: round(commands.total / Math.max(1, pages), 1),
 			redis_top_commands_per_page: Object.fromEntries(top.map(([cmd, n]) => [cmd, round(n / Math.max(1, pages), 2)])),
 			kafka_bytes_per_page: Math.round((count?.bytes ?? 0) / Math.max(1, count?.messages ?? 0)),
 			cpu_share: cpuShare,
 			crawler_cpu_ms_per_page: round((Object.entries(cpuShare).reduce((sum, [name, share]) => sum + (name.startsWith("crawler") ? share : 0), 0) * meterSeconds * 1000) / Math.max(1, pages), 3)
 		};
-		o.log(`  ${pages} pages in ${result.seconds} s: ${result.pages_per_s} pages/s${complete ? "" : " (INCOMPLETE)"}${result.duplicates ? `, ${result.duplicates} duplicates` : ""}`);
 		if (Object.keys(cpuShare).length) o.log(`  CPU during the crawl, share of one core: ${formatShares(cpuShare)}`);
 
-		await reader.stop().catch(() => undefined);
 		const times: SampleTimes[] = [];
 		if (o.latencySamples) {
 			// Latency is read by a prompt reader (every page at once), from the topic's end.
@@ -220,7 +245,7 @@ export async function runCrawl(o: CrawlOptions): Promise<CrawlResult> {
 				}
 			}
 			for (const p of result.crawler_probes)
-				o.log(`  crawler process during the crawl: CPU ${Math.round(p.cpu_share * 100)}% of a core, event-loop delay p50 ${p.loop_delay_ms.p50} ms, p99 ${p.loop_delay_ms.p99} ms`);
+				o.log(`  crawler process during the crawl: CPU ${Math.round(p.cpu_share * 100)}% of a core, event loop busy ${Math.round((p.loop_busy ?? 0) * 100)}% of the time, its delay p50 ${p.loop_delay_ms.p50} ms, p99 ${p.loop_delay_ms.p99} ms`);
 		}
 		return result;
 	} finally {

@@ -1,5 +1,5 @@
 /**
- * Summary of the crawler processes' CPU profiles (BENCH_CPU_PROF=1 runs them with --cpu-prof): self time by
+ * Summary of the crawler processes' CPU profiles (BENCH_CPU_PROF=1: bench/loop-probe.ts profiles each crawler's timed crawl): self time by
  * area (a node_modules package, a project folder, GC, idle) and the top functions, so the benchmark says
  * where a crawler's time goes. Also usable alone: node bench/profile.ts <dir with .cpuprofile files>.
  */

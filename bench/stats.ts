@@ -32,3 +32,14 @@ export function commandDelta(before: Map<string, number>, after: Map<string, num
 	}
 	return out;
 }
+
+/** Pages per second in each `bucketMs` after `from`, from the times pages landed (ms since the epoch). */
+export function rateTimeline(landed: readonly number[], from: number, bucketMs: number): number[] {
+	const counts: number[] = [];
+	for (const at of landed) {
+		const i = Math.max(0, Math.floor((at - from) / bucketMs));
+		while (counts.length <= i) counts.push(0);
+		counts[i]!++;
+	}
+	return counts.map(n => round((n * 1000) / bucketMs));
+}

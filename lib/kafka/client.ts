@@ -85,6 +85,8 @@ export interface IncomingMessage {
 export interface TopicSpec {
 	topic: string;
 	partitions: number;
+	/** Topic-level configs of a topic created here (e.g. retention.ms); an existing topic keeps its own. */
+	config?: Record<string, string>;
 }
 
 export interface ConsumeOptions {
@@ -562,7 +564,12 @@ export class KafkaClient {
 			try {
 				await admin.createTopics({
 					waitForLeaders: true,
-					topics: missing.map(s => ({ topic: s.topic, numPartitions: s.partitions, replicationFactor: -1 }))
+					topics: missing.map(s => ({
+						topic: s.topic,
+						numPartitions: s.partitions,
+						replicationFactor: -1,
+						configEntries: Object.entries(s.config ?? {}).map(([name, value]) => ({ name, value }))
+					}))
 				});
 			} catch (err) {
 				// Another node may have created it at the same moment.

@@ -1,3 +1,4 @@
+import { Kafka, logLevel } from "kafkajs";
 import type { ServiceBroker } from "moleculer";
 import { KafkaMixin } from "../../../mixins/kafka.mixin.ts";
 import { MessageTooLargeError, type IncomingMessage, type KafkaClient } from "../../../lib/kafka/client.ts";
@@ -29,6 +30,32 @@ describe("KafkaMixin against the real Kafka broker", () => {
 		expect(await svc.kafka.partitionCount(topic)).toBe(3);
 		expect(await svc.kafka.listTopics()).toContain(topic);
 		expect(await svc.kafka.partitionCount(uniqueName("it.absent"))).toBe(0);
+	});
+
+	it("creates a topic with the topic configs asked (here: the broker stamps messages with its append time)", async () => {
+		const topic = uniqueName("it.config");
+		const other = uniqueName("it.noconfig");
+		await svc.kafka.ensureTopics([
+			{ topic, partitions: 1, config: { "message.timestamp.type": "LogAppendTime" } },
+			{ topic: other, partitions: 1 }
+		]);
+		// A producer that sets an old creation time: kept on the plain topic, replaced on the other.
+		const raw = new Kafka({ brokers: testSettings().KAFKA_HOSTS.split(","), logLevel: logLevel.NOTHING }).producer();
+		await raw.connect();
+		const before = Date.now();
+		for (const t of [topic, other]) await raw.send({ topic: t, messages: [{ value: "x", timestamp: "1000" }] });
+		await raw.disconnect();
+		const stamps = new Map<string, number>();
+		const handle = await svc.kafka.consume({
+			groupId: uniqueName("it-config"),
+			topics: [topic, other],
+			fromBeginning: true,
+			onMessage: async m => void stamps.set(m.topic, Number(m.timestamp))
+		});
+		await eventually(() => stamps.size === 2, 30000);
+		await handle.stop();
+		expect(stamps.get(other)).toBe(1000);
+		expect(stamps.get(topic)).toBeGreaterThanOrEqual(before - 1000);
 	});
 
 	it("batches produced messages and a consumer group receives each once; committed offsets survive a restart", async () => {

@@ -1,5 +1,5 @@
 /** Percentiles, ratios and Redis commandstats parsing of the benchmark (bench/stats.ts). */
-import { commandDelta, parseCommandStats, percentile, ratio } from "../../../bench/stats.ts";
+import { commandDelta, parseCommandStats, percentile, ratio, rateTimeline } from "../../../bench/stats.ts";
 
 describe("bench stats", () => {
 	it("computes nearest-rank percentiles whatever the input order", () => {
@@ -12,6 +12,14 @@ describe("bench stats", () => {
 		expect(percentile([3, 1, 2], 0.5)).toBe(2);
 		expect(percentile([], 0.5)).toBeNaN();
 		expect(values[0]).toBe(100); // not sorted in place
+	});
+
+	it("turns landing times into pages per second per bucket, from the feed on", () => {
+		// Fed at 1000 ms: 2 pages in the first half second, none in the second, 1 in the third.
+		expect(rateTimeline([1100, 1499, 2250], 1000, 500)).toEqual([4, 0, 2]);
+		// A page stamped a little before the feed (clock steps) counts in the first bucket.
+		expect(rateTimeline([999], 1000, 500)).toEqual([2]);
+		expect(rateTimeline([], 1000, 500)).toEqual([]);
 	});
 
 	it("gives ratios rounded to 2 digits, null when a side is missing or zero", () => {
