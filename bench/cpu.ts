@@ -21,6 +21,18 @@ function cpuSeconds(pid: number): number | null {
 	}
 }
 
+/** Read and write system calls a process made so far, from /proc/<pid>/io, or null. */
+function ioCalls(pid: number): { reads: number; writes: number } | null {
+	try {
+		const io = readFileSync(`/proc/${pid}/io`, "utf8");
+		const reads = /^syscr:\s*(\d+)/m.exec(io);
+		const writes = /^syscw:\s*(\d+)/m.exec(io);
+		return reads && writes ? { reads: Number(reads[1]), writes: Number(writes[1]) } : null;
+	} catch {
+		return null;
+	}
+}
+
 /** Busy seconds of the whole machine (all CPUs: processes, kernel, interrupts) from /proc/stat, or null. */
 function machineBusySeconds(): number | null {
 	try {
@@ -34,20 +46,30 @@ function machineBusySeconds(): number | null {
 }
 
 export class CpuMeter {
-	private readonly start = new Map<string, { pid: number; cpu: number }>();
+	private readonly start = new Map<string, { pid: number; cpu: number; io: { reads: number; writes: number } | null }>();
 	private readonly startedAt = performance.now();
 	private readonly machineAt = machineBusySeconds();
 
 	constructor(pids: Record<string, number | undefined>) {
 		for (const [name, pid] of Object.entries(pids)) {
 			const cpu = pid === undefined ? null : cpuSeconds(pid);
-			if (pid !== undefined && cpu !== null) this.start.set(name, { pid, cpu });
+			if (pid !== undefined && cpu !== null) this.start.set(name, { pid, cpu, io: ioCalls(pid) });
 		}
 	}
 
 	/** Seconds since the meter started. */
 	seconds(): number {
 		return (performance.now() - this.startedAt) / 1000;
+	}
+
+	/** Read and write system calls (sockets, files, pipes) each process made since the meter started. */
+	ioCalls(): Record<string, { reads: number; writes: number }> {
+		const out: Record<string, { reads: number; writes: number }> = {};
+		for (const [name, { pid, io }] of this.start) {
+			const now = ioCalls(pid);
+			if (io && now) out[name] = { reads: now.reads - io.reads, writes: now.writes - io.writes };
+		}
+		return out;
 	}
 
 	/** Share of one core each process used since the meter started, two decimals. */

@@ -54,6 +54,8 @@ export interface CrawlResult {
 	cpu_share?: Record<string, number>;
 	/** CPU time of the crawler processes per page, ms (from cpu_share). */
 	crawler_cpu_ms_per_page?: number;
+	/** Read and write system calls of the crawler processes per page (/proc/<pid>/io). */
+	crawler_syscalls_per_page?: { reads: number; writes: number };
 }
 
 export interface LatencyResult {
@@ -192,11 +194,13 @@ export async function runCrawl(o: CrawlOptions): Promise<CrawlResult> {
 			bench: process.pid
 		});
 		let cpuShare: Record<string, number> = {};
+		let io: Record<string, { reads: number; writes: number }> = {};
 		let meterSeconds = 0;
 		let after = before;
 		const warm = await timedCrawl("crawl", async () => {
 			probe();
 			cpuShare = meter.read();
+			io = meter.ioCalls();
 			meterSeconds = meter.seconds();
 			after = await redisCommands(o.redis);
 		});
@@ -219,6 +223,15 @@ export async function runCrawl(o: CrawlOptions): Promise<CrawlResult> {
 			crawler_cpu_ms_per_page: round((Object.entries(cpuShare).reduce((sum, [name, share]) => sum + (name.startsWith("crawler") ? share : 0), 0) * meterSeconds * 1000) / Math.max(1, pages), 3)
 		};
 		if (Object.keys(cpuShare).length) o.log(`  CPU during the crawl, share of one core: ${formatShares(cpuShare)}`);
+		const crawlerIo = Object.entries(io).filter(([name]) => name.startsWith("crawler"));
+		if (crawlerIo.length) {
+			const per = (n: number) => round(n / Math.max(1, pages), 1);
+			result.crawler_syscalls_per_page = {
+				reads: per(crawlerIo.reduce((n, [, c]) => n + c.reads, 0)),
+				writes: per(crawlerIo.reduce((n, [, c]) => n + c.writes, 0))
+			};
+			o.log(`  crawler system calls per page: ${result.crawler_syscalls_per_page.reads} reads, ${result.crawler_syscalls_per_page.writes} writes (sockets: HTTP, Redis, Kafka)`);
+		}
 
 		const times: SampleTimes[] = [];
 		if (o.latencySamples) {

@@ -51,6 +51,12 @@ interface DomainQueue {
 	nextAt: number;
 	/** The last look found it empty (an announcement of new requests makes it ready at once). */
 	empty?: boolean;
+	/**
+	 * Score of its best request as the last pop left it (null: empty); undefined: not known, read with
+	 * heads() on the next pass. Forgotten when a writer announces new requests for it and at every queue
+	 * refresh, so other processes' pops and writes are seen within SCHEDULER_QUEUE_REFRESH.
+	 */
+	head?: number | null;
 	/** Unix seconds of the last successful pop (SCHEDULER_QUEUE_TIMEOUT drops idle queues from memory). */
 	lastUsed: number;
 }
@@ -181,6 +187,7 @@ const CrawlerService: ServiceSchema<ServiceSettingSchema, CrawlerMethods, Crawle
 					this.registerQueue(parsed.spiderid, parsed.domain);
 					continue;
 				}
+				q.head = undefined;
 				if (q.empty) {
 					q.empty = false;
 					q.nextAt = 0;
@@ -202,6 +209,8 @@ const CrawlerService: ServiceSchema<ServiceSettingSchema, CrawlerMethods, Crawle
 			const s = this.settingsNow();
 			const now = Date.now() / 1000;
 			const keysBySpider = new Map<string, string[]>();
+			// Heads learnt from pops may have changed by other processes' pops and writes: read them again.
+			for (const q of c.queues.values()) q.head = undefined;
 			for (const spider of c.spiders) {
 				const keys = await c.frontier.queueKeys(spider.name);
 				keysBySpider.set(spider.name, keys);
@@ -316,11 +325,13 @@ const CrawlerService: ServiceSchema<ServiceSettingSchema, CrawlerMethods, Crawle
 			const s = this.settingsNow();
 			const ready = [...c.queues.values()].filter(q => q.nextAt <= now && !isBlacklisted(q.domain, c.config));
 			if (!ready.length) return false;
-			const heads = await c.frontier.heads(ready.map(q => q.key));
+			// Heads are read only for queues whose best request this process does not know (pops tell it).
+			const unknown = ready.filter(q => q.head === undefined || q.empty);
+			const heads = await c.frontier.heads(unknown.map(q => q.key));
+			unknown.forEach((q, i) => (q.head = heads[i]?.score ?? null));
 			const candidates: Array<{ q: DomainQueue; score: number }> = [];
-			ready.forEach((q, i) => {
-				const head = heads[i];
-				if (head) candidates.push({ q, score: head.score });
+			ready.forEach(q => {
+				if (q.head !== null && q.head !== undefined) candidates.push({ q, score: q.head });
 				else {
 					q.nextAt = now + EMPTY_RECHECK_S;
 					q.empty = true;
@@ -350,6 +361,7 @@ const CrawlerService: ServiceSchema<ServiceSettingSchema, CrawlerMethods, Crawle
 			let started = 0;
 			picks.forEach(({ q }, i) => {
 				const r = results[i]!;
+				q.head = r.kind === "empty" ? null : r.head;
 				if (r.kind === "lower") return;
 				q.empty = r.kind === "empty";
 				if (r.kind === "empty") q.nextAt = now + EMPTY_RECHECK_S;

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from "node:crypto";
 import type { Result } from "ioredis";
-import { batch, batchAll, isCluster, scanKeys, type BatchCommand, type RedisClient } from "../redis/client.ts";
+import { batchAll, isCluster, scanKeys, type BatchCommand, type RedisClient } from "../redis/client.ts";
 import { coalescerFor, type Coalescer } from "../redis/coalesce.ts";
 import type { CrawlRequest } from "../requests/kinds/crawl.ts";
 import {
@@ -84,8 +84,15 @@ export interface Popped {
 }
 
 export type PopResult = { kind: "empty" } | { kind: "throttled"; retryAt: number } | ({ kind: "popped" } & Popped);
-/** "lower": the queue's best request is of a lower priority than the `below` limit allows. */
-export type PopManyResult = { kind: "empty" } | { kind: "lower" } | { kind: "throttled"; retryAt: number } | { kind: "popped"; items: Popped[] };
+/**
+ * "lower": the queue's best request is of a lower priority than the `below` limit allows. `head`: the score
+ * of the queue's best request after the call (null: the queue is empty now), as heads() would read it.
+ */
+export type PopManyResult =
+	| { kind: "empty" }
+	| { kind: "lower"; head: number }
+	| { kind: "throttled"; retryAt: number; head: number }
+	| { kind: "popped"; items: Popped[]; head: number | null };
 
 /**
  * The end (exclusive) of the priority a queue score belongs to: scores are -priority plus a first-in
@@ -302,6 +309,7 @@ export class Frontier {
 	async pop(spiderid: string, domain: string, throttle: ThrottleSpec, leaseSeconds: number, now = Date.now() / 1000): Promise<PopResult> {
 		const r = await this.popMany(spiderid, domain, throttle, leaseSeconds, 1, now);
 		if (r.kind === "lower") throw new Error("unreachable: pop without a limit");
+		if (r.kind === "throttled") return { kind: "throttled", retryAt: r.retryAt };
 		return r.kind === "popped" ? { kind: "popped", ...r.items[0]! } : r;
 	}
 
@@ -311,7 +319,9 @@ export class Frontier {
 	 * whose score is below it (see priorityTierEnd).
 	 */
 	async popMany(spiderid: string, domain: string, throttle: ThrottleSpec, leaseSeconds: number, most: number, now = Date.now() / 1000, below: number | null = null): Promise<PopManyResult> {
-		const r = await this.redis.frontierPop(
+		// With the other commands of this turn (the scheduler pops its queues at once): one socket write.
+		const r = (await this.coalescer.send(
+			"frontierPop",
 			this.queueKey(spiderid, domain),
 			throttleWindowKey(throttle.key),
 			throttleTimeKey(throttle.key),
@@ -324,16 +334,16 @@ export class Frontier {
 			`${now}:${this.hitToken}:${(this.hits++).toString(36)}`,
 			Math.max(1, Math.floor(most)),
 			below === null ? "" : below
-		);
+		)) as Array<string | number>;
 		if (Number(r[0]) === 0) return { kind: "empty" };
-		if (Number(r[0]) === 1) return { kind: "throttled", retryAt: Number(r[1]) };
-		if (Number(r[0]) === 3) return { kind: "lower" };
+		if (Number(r[0]) === 1) return { kind: "throttled", retryAt: Number(r[1]), head: Number(r[2]) };
+		if (Number(r[0]) === 3) return { kind: "lower", head: Number(r[1]) };
 		const items: Popped[] = [];
-		for (let i = 1; i + 2 < r.length; i += 3) {
+		for (let i = 2; i + 2 < r.length; i += 3) {
 			const member = String(r[i]);
 			items.push({ request: JSON.parse(member) as FrontierRequest, member, score: Number(r[i + 1]), lease: String(r[i + 2]) });
 		}
-		return { kind: "popped", items };
+		return { kind: "popped", items, head: r[1] === "" ? null : Number(r[1]) };
 	}
 
 	/** The request was crawled and its page accepted by Kafka: end the lease. */
@@ -394,7 +404,7 @@ export class Frontier {
 	/** Heads of several queues (best score first in each), for choosing across domains. */
 	async heads(keys: string[]): Promise<Array<{ key: string; score: number } | null>> {
 		if (!keys.length) return [];
-		const results = await batch(this.redis, keys.map(key => ["zrange", key, 0, 0, "WITHSCORES"]));
+		const results = await this.coalescer.batch(keys.map(key => ["zrange", key, 0, 0, "WITHSCORES"]));
 		return results.map(([err, value], i) => {
 			const head = value as string[] | null;
 			if (err || !head || head.length < 2) return null;

@@ -118,9 +118,10 @@ return seen
  *       7 most requests to pop (default 1), 8 score limit: only requests scoring below it are popped
  *       ("" = none; the scheduler passes the end of the best priority among all queues, so a batch never
  *       takes a lower priority while another queue still has a higher one)
- * Returns {0} empty queue, {3} nothing below the limit, {1, retry_at} throttled, {2, member, score,
- * lease[, member, score, lease...]} popped (fewer than asked when the queue empties, the limit is
- * reached or the throttle fills meanwhile).
+ * Returns {0} empty queue, {3, head score} nothing below the limit, {1, retry_at, head score} throttled,
+ * {2, head score after the pop or '' when empty, member, score, lease[, member, score, lease...]} popped
+ * (fewer than asked when the queue empties, the limit is reached or the throttle fills meanwhile). The
+ * head scores let the scheduler know each queue's best request without asking again.
  * Unlike the original, a check on an empty queue consumes no hit.
  * Moderation spreads `limit` pops evenly over `window` (so a moderated queue gives one request per
  * call). The next slot is anchored on the schedule, not on the actual pop time, so polling latency does
@@ -135,7 +136,7 @@ local most = tonumber(ARGV[7] or '1')
 local below = tonumber(ARGV[8] or '')
 local moderated = ARGV[4] == '1' and limit > 1
 local ttl = math.ceil(2 * window) + 1
-local out = {2}
+local out = {2, ''}
 local count = nil
 for i = 1, most do
   local head = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
@@ -144,7 +145,7 @@ for i = 1, most do
     break
   end
   if below ~= nil and tonumber(head[2]) >= below then
-    if i == 1 then return {3} end
+    if i == 1 then return {3, head[2]} end
     break
   end
   if count == nil then
@@ -154,13 +155,13 @@ for i = 1, most do
   if count >= limit then
     if i > 1 then break end
     local oldest = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
-    return {1, tostring(tonumber(oldest[2]) + window)}
+    return {1, tostring(tonumber(oldest[2]) + window), head[2]}
   end
   if moderated then
     if i > 1 then break end
     local interval = window / limit
     local next_at = tonumber(redis.call('GET', KEYS[3]) or '0')
-    if now < next_at then return {1, tostring(next_at)} end
+    if now < next_at then return {1, tostring(next_at), head[2]} end
     local following = now + interval
     if now - next_at <= interval then following = next_at + interval end
     redis.call('SET', KEYS[3], tostring(following), 'EX', ttl)
@@ -176,6 +177,8 @@ for i = 1, most do
   out[#out + 1] = lease
 end
 redis.call('EXPIRE', KEYS[2], ttl)
+local rest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+if #rest > 0 then out[2] = rest[2] end
 return out
 `;
 

@@ -198,9 +198,14 @@ describe("frontier (Redis Lua scripts)", () => {
 		const open: ThrottleSpec = { key: `${spider}:example.com`, window: 60, limit: 4, moderated: false };
 		const first = await frontier.popMany(spider, "example.com", open, 60, 10);
 		expect(first.kind === "popped" && first.items.map(i => i.request.url)).toEqual([0, 1, 2, 3].map(i => `http://example.com/${i}`));
+		// each answer says the queue's best request after it, as heads() reads it
+		const headNow = async () => (await frontier.heads([queueKey(spider, "example.com")]))[0]?.score ?? null;
+		expect(first.kind === "popped" && first.head).toBe(await headNow());
+		expect(await headNow()).not.toBeNull();
 		// the window is full: nothing more now, and the retry time is the oldest hit plus the window
 		const full = await frontier.popMany(spider, "example.com", open, 60, 10);
 		expect(full.kind).toBe("throttled");
+		expect(full.kind === "throttled" && full.head).toBe(await headNow());
 		expect(await redis.zcard(leasesKey(spider))).toBe(4);
 		const moderated: ThrottleSpec = { key: `${spider}:mod:example.com`, window: 60, limit: 10, moderated: true };
 		const one = await frontier.popMany(spider, "example.com", moderated, 60, 10);
@@ -208,6 +213,7 @@ describe("frontier (Redis Lua scripts)", () => {
 		const wide: ThrottleSpec = { key: `${spider}:wide:example.com`, window: 60, limit: 100, moderated: false };
 		const rest = await frontier.popMany(spider, "example.com", wide, 60, 10);
 		expect(rest.kind === "popped" && rest.items.map(i => i.request.url)).toEqual(["http://example.com/5"]);
+		expect(rest.kind === "popped" && rest.head).toBeNull();
 		expect(await frontier.popMany(spider, "example.com", wide, 60, 10)).toEqual({ kind: "empty" });
 		expect(await redis.hgetall(`${spider}:pending:app:c1`)).toEqual({});
 
@@ -217,7 +223,7 @@ describe("frontier (Redis Lua scripts)", () => {
 		const below = priorityTierEnd(-5 + 0.001);
 		const tier = await frontier.popMany(spider, "example.com", wide, 60, 10, Date.now() / 1000, below);
 		expect(tier.kind === "popped" && tier.items.map(i => i.request.url)).toEqual(["http://example.com/p5a", "http://example.com/p5b"]);
-		expect(await frontier.popMany(spider, "example.com", wide, 60, 10, Date.now() / 1000, below)).toEqual({ kind: "lower" });
+		expect(await frontier.popMany(spider, "example.com", wide, 60, 10, Date.now() / 1000, below)).toEqual({ kind: "lower", head: await headNow() });
 		const next = await frontier.popMany(spider, "example.com", wide, 60, 10, Date.now() / 1000, priorityTierEnd(5 + 0.001));
 		expect(next.kind === "popped" && next.items.map(i => i.request.url)).toEqual(["http://example.com/p-5"]);
 	});

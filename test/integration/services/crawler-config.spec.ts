@@ -436,6 +436,40 @@ describe("crawler configuration: ZooKeeper away, malformed documents, public IP,
 		expect(await eventually(() => crawled(c2, child2), 20000)).toBe(true);
 		expect(await queued(LOCALHOST, c2)).toBe(false);
 	});
+	it("takes the best priority across domains, and a better request queued meanwhile by another process before the rest", async () => {
+		// Pages of localhost answer after 150 ms, so a request queued during one is there for the next pass.
+		const slowLocal = await startLoopback((path, _req, res) => {
+			if (path === "/robots.txt") return void res.writeHead(404).end();
+			setTimeout(() => html(res, `<p>${path}</p>`), 150);
+		});
+		try {
+			const crawlid = uniqueName("prio");
+			const low = Array.from({ length: 5 }, (_, i) => `http://localhost:${slowLocal.port}/low-${i}`);
+			const high = Array.from({ length: 3 }, (_, i) => `${siteOrigin}/page/high-${i}`);
+			const urgent = `${siteOrigin}/page/urgent`;
+			// Queued before the crawler starts, lower priority first.
+			for (const url of low) await feed({ url, crawlid, maxdepth: 0, priority: 1 });
+			for (const url of high) await feed({ url, crawlid, maxdepth: 0, priority: 5 });
+			expect(await eventually(async () => (await redis.zcard(`link:localhost:queue`)) === 5 && (await redis.zcard(`link:${LOOPBACK}:queue`)) === 3, 20000)).toBe(true);
+			await startCrawler({ CONCURRENT_REQUESTS: 1 });
+			// While the first low page is fetched, ingest (another node) queues a better request for 127.0.0.1,
+			// whose queue this crawler last saw empty.
+			expect(await eventually(() => (slowLocal.hits.get("/low-0") ?? 0) > 0, 20000)).toBe(true);
+			await feed({ url: urgent, crawlid, maxdepth: 0, priority: 9 });
+			expect(await eventually(() => pagesOf(crawlid).length >= 9, 30000)).toBe(true);
+			const order = pagesOf(crawlid)
+				.sort((a, b) => String(a.timestamp).localeCompare(String(b.timestamp)))
+				.map(p => p.url);
+			expect(order.slice(0, 3).sort()).toEqual([...high].sort());
+			expect(order[3]).toBe(low[0]);
+			// The announcement made the crawler look at that queue again: the urgent page comes next.
+			expect(order[4]).toBe(urgent);
+			expect(order.slice(5).sort()).toEqual(low.slice(1).sort());
+		} finally {
+			await slowLocal.close();
+		}
+	});
+
 	it("keeps at most CONCURRENT_REQUESTS fetches open, and at most CONCURRENT_ITEMS more pages in flight while they are published", async () => {
 		// A slow site of its own (another port of 127.0.0.1): each page answers after 150 ms, so fetches overlap.
 		let open = 0;
