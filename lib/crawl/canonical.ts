@@ -17,6 +17,7 @@
  * (0x7f.1) are normalised. Checked against w3lib 2.5: same output for the cases in the unit tests.
  */
 import { createHash } from "node:crypto";
+import { Recent, RECENT_URLS } from "./recent.ts";
 
 const HEX = "0123456789ABCDEF";
 
@@ -119,31 +120,7 @@ function canonicalQuery(search: string): string {
 	return pairs.map(([k, v]) => `${quoteBytes(k, QUERY_SAFE, true)}=${quoteBytes(v, QUERY_SAFE, true)}`).join("&");
 }
 
-/**
- * The last results of a pure function of a string, first in first out: the same links (navigation,
- * headers, footers, a site's hubs) appear on page after page, and each would otherwise be parsed and
- * hashed again every time.
- */
-class Recent<V> {
-	private readonly map = new Map<string, V>();
-	private readonly size: number;
-
-	constructor(size: number) {
-		this.size = size;
-	}
-
-	get(key: string, compute: (key: string) => V): V {
-		const hit = this.map.get(key);
-		if (hit !== undefined || this.map.has(key)) return hit as V;
-		const value = compute(key);
-		this.map.set(key, value);
-		if (this.map.size > this.size) this.map.delete(this.map.keys().next().value!);
-		return value;
-	}
-}
-
-/** URLs whose canonical form and GET fingerprint are remembered. */
-export const RECENT_URLS = 8192;
+export { RECENT_URLS };
 const canonicalForms = new Recent<string | null>(RECENT_URLS);
 const getFingerprints = new Recent<string>(RECENT_URLS);
 

@@ -15,6 +15,7 @@
  */
 import { domainToUnicode } from "node:url";
 import { getDomain } from "tldts";
+import { Recent, RECENT_URLS } from "../crawl/recent.ts";
 
 /** The spider as written in its keys: the id itself, or its hash tag on a Redis Cluster. */
 export const spiderKeyPart = (spiderid: string, cluster: boolean): string => (cluster ? `{${spiderid}}` : spiderid);
@@ -69,9 +70,16 @@ export function parseQueueKey(key: string): { spiderid: string; domain: string }
  * The throttling domain of a URL: its registered domain by the Public Suffix List (www.bbc.co.uk ->
  * bbc.co.uk), or the host itself for IP addresses and single-label hosts such as localhost. Ports are
  * ignored, as in the original; internationalised names are given in Unicode (bücher.de, not xn--bcher-kva.de),
- * as tldextract gives them. Returns null when the URL has no host.
+ * as tldextract gives them. Returns null when the URL has no host. The last RECENT_URLS answers are remembered.
  */
 export function registeredDomain(url: string): string | null {
+	return domains.get(url, domainOf);
+}
+
+/** The domains of the last RECENT_URLS URLs (a page's links recur on the next pages). */
+const domains = new Recent<string | null>(RECENT_URLS);
+
+function domainOf(url: string): string | null {
 	let host: string;
 	try {
 		host = new URL(url).hostname.toLowerCase();
