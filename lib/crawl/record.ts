@@ -2,16 +2,14 @@
  * The crawled_firehose message of one page, with exactly the fields of Scrapy Cluster's crawl response
  * (keys sorted, as the original's ujson sort_keys), header maps as name -> list of values.
  */
-export interface PageRecordInput {
+import type { FetchResult } from "./fetch.ts";
+
+export interface PageRecordInput extends Pick<FetchResult, "responseUrl" | "status" | "responseHeaders" | "requestHeaders" | "body"> {
 	appid: string;
 	crawlid: string;
 	attrs: Record<string, unknown> | null;
+	/** The URL requested (the request's own, not the fetch's first hop). */
 	url: string;
-	responseUrl: string;
-	status: number;
-	responseHeaders: Record<string, string[]>;
-	requestHeaders: Record<string, string[]>;
-	body: Buffer;
 	/** The decoded body, when the page was decoded. */
 	text: string | null;
 	encoding: string;
