@@ -32,6 +32,19 @@ export function testSettings(overrides: Partial<Record<SettingName, unknown>> = 
 	});
 }
 
+/**
+ * Settings of a test cluster of its own: its Kafka topics and consumer group are named after `prefix`, so
+ * test files running at once never read each other's requests or pages.
+ */
+export function prefixedSettings(prefix: string, overrides: Partial<Record<SettingName, unknown>> = {}): Settings {
+	return testSettings({ KAFKA_TOPIC_PREFIX: prefix, KAFKA_INCOMING_TOPIC: `${prefix}.incoming`, KAFKA_GROUP: `${prefix}-group`, ...overrides });
+}
+
+/** Send requests to a cluster's incoming topic: objects as JSON, strings as they are (malformed input). */
+export function feedTo(kafka: import("../../lib/kafka/client.ts").KafkaClient, settings: Settings, ...requests: Array<object | string>): Promise<void> {
+	return kafka.send(settings.KAFKA_INCOMING_TOPIC, requests.map(r => ({ value: typeof r === "string" ? r : JSON.stringify(r) })));
+}
+
 export function testBroker(settings: Settings, options: BrokerOptions = {}): ServiceBroker {
 	return new ServiceBroker({
 		nodeID: options.nodeID ?? uniqueName("node"),

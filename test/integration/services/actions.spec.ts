@@ -13,7 +13,7 @@ import InfoService from "../../../services/info.service.ts";
 import IngestService from "../../../services/ingest.service.ts";
 import StatsService from "../../../services/stats.service.ts";
 import StopService from "../../../services/stop.service.ts";
-import { eventually, testBroker, testSettings, uniqueName } from "../../support/cluster.ts";
+import { eventually, feedTo, prefixedSettings, testBroker, uniqueName } from "../../support/cluster.ts";
 
 const quietLog = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };
 type Answer = Record<string, unknown>;
@@ -29,7 +29,7 @@ describe("info, stop and expire services", () => {
 	// A spider type no crawler runs: the queued requests stay put (and are never fetched).
 	const spider = uniqueName("act").replace(/-/g, "_");
 
-	const feed = (...requests: object[]) => kafka.send(base.KAFKA_INCOMING_TOPIC, requests.map(r => ({ value: JSON.stringify(r) })));
+	const feed = (...requests: object[]) => feedTo(kafka, base, ...requests);
 	const answerFor = (uuid: string) => eventually(() => answers.find(a => a.uuid === uuid), 20000);
 	const seed = (crawlid: string, url: string, priority: number, extra: object = {}) => ({ url, appid: "testapp", crawlid, spiderid: spider, priority, ...extra });
 
@@ -47,7 +47,7 @@ describe("info, stop and expire services", () => {
 
 	beforeAll(async () => {
 		const prefix = uniqueName("ac").replace(/-/g, "_");
-		base = testSettings({ KAFKA_TOPIC_PREFIX: prefix, KAFKA_INCOMING_TOPIC: `${prefix}.incoming`, KAFKA_GROUP: `${prefix}-group`, KAFKA_PRODUCER_BATCH_LINGER_MS: 5 });
+		base = prefixedSettings(prefix, { KAFKA_PRODUCER_BATCH_LINGER_MS: 5 });
 		kafka = new KafkaClient(base, "it-actions", quietLog);
 		await kafka.ensureTopics([{ topic: `${prefix}.outbound_firehose`, partitions: 1 }]);
 		const reader = await kafka.consume({

@@ -20,7 +20,7 @@ import { ZookeeperSession } from "../../../lib/zookeeper/client.ts";
 import { RedisMixin } from "../../../mixins/redis.mixin.ts";
 import CrawlerService from "../../../services/crawler.service.ts";
 import IngestService from "../../../services/ingest.service.ts";
-import { captureLogger, collectTopics, CRAWL_TEST_DBS, eventually, testBroker, testSettings, uniqueName, type CapturedLine } from "../../support/cluster.ts";
+import { captureLogger, collectTopics, CRAWL_TEST_DBS, eventually, feedTo, prefixedSettings, testBroker, testSettings, uniqueName, type CapturedLine } from "../../support/cluster.ts";
 import { freePort, startZkServer, type ZkServer } from "../../support/zk-server.ts";
 
 const quietLog = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };
@@ -118,7 +118,7 @@ describe("crawler configuration: ZooKeeper away, malformed documents, public IP,
 		await broker.stop();
 	}
 
-	const feed = (request: Record<string, unknown>) => kafka.send(base.KAFKA_INCOMING_TOPIC, [{ value: JSON.stringify({ appid: "testapp", ...request }) }]);
+	const feed = (request: Record<string, unknown>) => feedTo(kafka, base, { appid: "testapp", ...request });
 	const pagesOf = (crawlid: string) => pages.filter(p => p.crawlid === crawlid);
 	const crawled = (crawlid: string, url: string) => pagesOf(crawlid).some(p => p.url === url);
 	/** Is a request of this crawl in `link:<domain>:queue`? */
@@ -170,10 +170,7 @@ describe("crawler configuration: ZooKeeper away, malformed documents, public IP,
 		});
 
 		const prefix = uniqueName("itcfg").replace(/[-]/g, "_");
-		base = testSettings({
-			KAFKA_TOPIC_PREFIX: prefix,
-			KAFKA_INCOMING_TOPIC: `${prefix}.incoming`,
-			KAFKA_GROUP: `${prefix}-group`,
+		base = prefixedSettings(prefix, {
 			KAFKA_PRODUCER_BATCH_LINGER_MS: 5,
 			REDIS_DB: CRAWL_TEST_DBS.crawlerConfig,
 			ZOOKEEPER_ASSIGN_PATH: `${zkRoot}/crawler/`,

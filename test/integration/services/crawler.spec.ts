@@ -16,7 +16,7 @@ import { RedisMixin } from "../../../mixins/redis.mixin.ts";
 import CrawlerService from "../../../services/crawler.service.ts";
 import IngestService from "../../../services/ingest.service.ts";
 import { startSite, type TestSite } from "../../support/site.ts";
-import { collectTopics, CRAWL_TEST_DBS, eventually, stopChild, testBroker, testSettings, uniqueName } from "../../support/cluster.ts";
+import { collectTopics, CRAWL_TEST_DBS, eventually, feedTo, prefixedSettings, stopChild, testBroker, testSettings, uniqueName } from "../../support/cluster.ts";
 
 const ROOT = resolve(__dirname, "../../..");
 const NODE = resolve(ROOT, "node_modules/.bin/node");
@@ -57,7 +57,7 @@ describe("crawler service", () => {
 		return broker;
 	}
 
-	const feed = (request: object) => kafka.send(base.KAFKA_INCOMING_TOPIC, [{ value: JSON.stringify(request) }]);
+	const feed = (request: object) => feedTo(kafka, base, request);
 	const pagesOf = (crawlid: string) => pages.filter(p => p.crawlid === crawlid);
 
 	/** Environment of a crawler node process on this test's topics and ZooKeeper path. */
@@ -87,11 +87,8 @@ describe("crawler service", () => {
 	beforeAll(async () => {
 		site = await startSite({ fanout: 3, depth: 3 });
 		const prefix = uniqueName("it").replace(/[-]/g, "_");
-		base = testSettings({
+		base = prefixedSettings(prefix, {
 			REDIS_DB: CRAWL_TEST_DBS.crawler,
-			KAFKA_TOPIC_PREFIX: prefix,
-			KAFKA_INCOMING_TOPIC: `${prefix}.incoming`,
-			KAFKA_GROUP: `${prefix}-group`,
 			KAFKA_PRODUCER_BATCH_LINGER_MS: 5,
 			ZOOKEEPER_ASSIGN_PATH: `${zkRoot}/crawler/`,
 			SPIDERS: ["link", "wandering"],

@@ -26,7 +26,7 @@ import MonitorService from "../../../services/monitor.service.ts";
 import StatsService from "../../../services/stats.service.ts";
 import StopService from "../../../services/stop.service.ts";
 import ZookeeperService from "../../../services/zookeeper.service.ts";
-import { CRAWL_TEST_DBS, eventually, testBroker, testSettings, uniqueName } from "../../support/cluster.ts";
+import { CRAWL_TEST_DBS, eventually, prefixedSettings, testBroker, testSettings, uniqueName } from "../../support/cluster.ts";
 import { startSite, type TestSite } from "../../support/site.ts";
 
 /** Debian's chromium (scripts/ensure-deps.sh browser installs it). */
@@ -70,11 +70,8 @@ describe("dashboard in a browser", () => {
 		if (!existsSync(CHROMIUM)) throw new Error(`No browser at ${CHROMIUM}: run \`bash scripts/ensure-deps.sh browser\` (installs Debian's chromium; npm test does it) or set CHROMIUM_PATH`);
 		site = await startSite({ fanout: 5, depth: 2 });
 		const prefix = uniqueName("dash").replace(/-/g, "_");
-		base = testSettings({
+		base = prefixedSettings(prefix, {
 			REDIS_DB: CRAWL_TEST_DBS.dashboard,
-			KAFKA_TOPIC_PREFIX: prefix,
-			KAFKA_INCOMING_TOPIC: `${prefix}.incoming`,
-			KAFKA_GROUP: `${prefix}-group`,
 			KAFKA_PRODUCER_BATCH_LINGER_MS: 5,
 			ZOOKEEPER_ASSIGN_PATH: `/it-dash-${prefix}/crawler/`,
 			REST_PORT: 0,

@@ -20,7 +20,7 @@ import CrawlerService from "../../../services/crawler.service.ts";
 import IngestService from "../../../services/ingest.service.ts";
 import StatsService from "../../../services/stats.service.ts";
 import { startSite, type TestSite } from "../../support/site.ts";
-import { captureLogger, collectTopics, CRAWL_TEST_DBS, eventually, stopChild, testBroker, testSettings, uniqueName, type CapturedLine } from "../../support/cluster.ts";
+import { captureLogger, collectTopics, CRAWL_TEST_DBS, eventually, feedTo, prefixedSettings, stopChild, testBroker, testSettings, uniqueName, type CapturedLine } from "../../support/cluster.ts";
 
 const ROOT = resolve(__dirname, "../../..");
 const NODE = resolve(ROOT, "node_modules/.bin/node");
@@ -70,7 +70,7 @@ describe("operator experience: metrics, logs, stats dumps, status", () => {
 	const zkRoot = `/it-operator-${uniqueName("zk")}`;
 	const docPath = `${zkRoot}/crawler/all`;
 
-	const feed = (request: object | string) => kafka.send(base.KAFKA_INCOMING_TOPIC, [{ value: typeof request === "string" ? request : JSON.stringify(request) }]);
+	const feed = (request: object | string) => feedTo(kafka, base, request);
 
 	async function writeDoc(text: string): Promise<void> {
 		for (let i = 0; i < 10; i++) {
@@ -83,11 +83,8 @@ describe("operator experience: metrics, logs, stats dumps, status", () => {
 	beforeAll(async () => {
 		site = await startSite({ fanout: 3, depth: 2 });
 		const prefix = uniqueName("it_op").replace(/-/g, "_");
-		base = testSettings({
+		base = prefixedSettings(prefix, {
 			REDIS_DB: CRAWL_TEST_DBS.operator,
-			KAFKA_TOPIC_PREFIX: prefix,
-			KAFKA_INCOMING_TOPIC: `${prefix}.incoming`,
-			KAFKA_GROUP: `${prefix}-group`,
 			KAFKA_PRODUCER_BATCH_LINGER_MS: 5,
 			ZOOKEEPER_ASSIGN_PATH: `${zkRoot}/crawler/`,
 			SPIDERS: ["link"],

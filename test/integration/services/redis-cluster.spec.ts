@@ -15,7 +15,7 @@ import InfoService from "../../../services/info.service.ts";
 import IngestService from "../../../services/ingest.service.ts";
 import StatsService from "../../../services/stats.service.ts";
 import StopService from "../../../services/stop.service.ts";
-import { collectTopics, eventually, testBroker, testSettings, uniqueName } from "../../support/cluster.ts";
+import { collectTopics, eventually, feedTo, prefixedSettings, testBroker, uniqueName } from "../../support/cluster.ts";
 import { hashSlot } from "../../support/hash-slot.ts";
 import { startRedisCluster, type TestRedisCluster } from "../../support/redis-cluster.ts";
 import { startSite, type TestSite } from "../../support/site.ts";
@@ -33,18 +33,15 @@ describe("on a Redis Cluster (three masters)", () => {
 	const answers: Message[] = [];
 	const stops: Array<() => Promise<void>> = [];
 
-	const feed = (...requests: object[]) => kafka.send(base.KAFKA_INCOMING_TOPIC, requests.map(r => ({ value: JSON.stringify(r) })));
+	const feed = (...requests: object[]) => feedTo(kafka, base, ...requests);
 	const answer = (uuid: string) => eventually(() => answers.find(a => a.uuid === uuid), 20000);
 
 	beforeAll(async () => {
 		cluster = await startRedisCluster();
 		site = await startSite({ fanout: 4, depth: 2 });
 		const prefix = uniqueName("rc").replace(/-/g, "_");
-		base = testSettings({
+		base = prefixedSettings(prefix, {
 			...cluster.settings,
-			KAFKA_TOPIC_PREFIX: prefix,
-			KAFKA_INCOMING_TOPIC: `${prefix}.incoming`,
-			KAFKA_GROUP: `${prefix}-group`,
 			KAFKA_PRODUCER_BATCH_LINGER_MS: 5,
 			ZOOKEEPER_ASSIGN_PATH: `/it-rc-${prefix}/crawler/`,
 			SPIDERS: ["link"],

@@ -10,7 +10,7 @@ import ExpireService from "../../../services/expire.service.ts";
 import InfoService from "../../../services/info.service.ts";
 import IngestService from "../../../services/ingest.service.ts";
 import StopService from "../../../services/stop.service.ts";
-import { collectTopics, CRAWL_TEST_DBS, eventually, testBroker, testSettings, uniqueName } from "../../support/cluster.ts";
+import { collectTopics, CRAWL_TEST_DBS, eventually, feedTo, prefixedSettings, testBroker, uniqueName } from "../../support/cluster.ts";
 import { startSite, type TestSite } from "../../support/site.ts";
 
 const quietLog = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };
@@ -25,17 +25,14 @@ describe("stop and expire during a running crawl", () => {
 	const answers: Message[] = [];
 	const stops: Array<() => Promise<void>> = [];
 
-	const feed = (...requests: object[]) => kafka.send(base.KAFKA_INCOMING_TOPIC, requests.map(r => ({ value: JSON.stringify(r) })));
+	const feed = (...requests: object[]) => feedTo(kafka, base, ...requests);
 	const pagesOf = (crawlid: string) => pages.filter(p => p.crawlid === crawlid);
 
 	beforeAll(async () => {
 		site = await startSite({ fanout: 5, depth: 2 });
 		const prefix = uniqueName("run").replace(/-/g, "_");
-		base = testSettings({
+		base = prefixedSettings(prefix, {
 			REDIS_DB: CRAWL_TEST_DBS.runningCrawl,
-			KAFKA_TOPIC_PREFIX: prefix,
-			KAFKA_INCOMING_TOPIC: `${prefix}.incoming`,
-			KAFKA_GROUP: `${prefix}-group`,
 			KAFKA_PRODUCER_BATCH_LINGER_MS: 5,
 			ZOOKEEPER_ASSIGN_PATH: `/it-run-${prefix}/crawler/`,
 			// 4 pages a second: a 31-page crawl runs for several seconds
