@@ -374,3 +374,26 @@ export interface CrawlRequest {
 export async function feed(kafka: KafkaClient, topic: string, requests: object[], batch = 500): Promise<void> {
 	for (let i = 0; i < requests.length; i += batch) await kafka.send(topic, requests.slice(i, i + batch).map(r => ({ value: JSON.stringify(r) })));
 }
+
+/** Topics of benchmark measurements: `<run id>_<measurement>.<name>` (run ids are `bench<base-36 time>`). */
+const BENCH_TOPIC = /^bench[0-9a-z]+_[^.]+\./;
+
+/**
+ * The topics to delete: those starting with `prefix` (one measurement's, or one run's), or with no prefix
+ * every benchmark topic. A measurement's pages are about 0.5 GB on the broker's disk and worth nothing once
+ * counted; kept, they filled this machine's disk (67 GB after a day of runs) and slowed the broker.
+ */
+export function benchTopicsToDelete(topics: readonly string[], prefix?: string): string[] {
+	return topics.filter(t => BENCH_TOPIC.test(t) && (prefix === undefined || t.startsWith(prefix)));
+}
+
+/** Delete benchmark topics (see benchTopicsToDelete); returns how many. Never throws: a leftover is harmless. */
+export async function deleteBenchTopics(kafka: KafkaClient, prefix?: string): Promise<number> {
+	try {
+		const doomed = benchTopicsToDelete(await kafka.listTopics(), prefix);
+		if (doomed.length) await kafka.deleteTopics(doomed);
+		return doomed.length;
+	} catch {
+		return 0;
+	}
+}

@@ -15,7 +15,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { commandsBetween, CRAWLER_READY, feed, FIREHOSE_TOPIC_CONFIG, FirehoseReader, INGEST_READY, nodeEnv, redisCommands, sleep, spawnNode, TopicWatcher, type BenchNode, type ClusterRunOptions } from "./cluster.ts";
+import { commandsBetween, CRAWLER_READY, deleteBenchTopics, feed, FIREHOSE_TOPIC_CONFIG, FirehoseReader, INGEST_READY, nodeEnv, redisCommands, sleep, spawnNode, TopicWatcher, type BenchNode, type ClusterRunOptions } from "./cluster.ts";
 import { CpuMeter, formatShares } from "./cpu.ts";
 import { pageUrl, prng, seedUrls } from "./site.ts";
 import { percentile, rateTimeline, round } from "./stats.ts";
@@ -264,6 +264,7 @@ export async function runCrawl(o: CrawlOptions): Promise<CrawlResult> {
 	} finally {
 		await reader?.stop().catch(() => undefined);
 		await Promise.all(nodes.map(n => n.stop()));
+		await deleteBenchTopics(o.kafka, `${o.prefix}.`);
 	}
 }
 

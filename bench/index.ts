@@ -12,7 +12,7 @@ import { cpus, loadavg, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import type { BareResult } from "./bare.ts";
-import { benchClients, killAll, ROOT } from "./cluster.ts";
+import { benchClients, deleteBenchTopics, killAll, ROOT } from "./cluster.ts";
 import { infraPids } from "./cpu.ts";
 import { runCrawl, type CrawlResult } from "./crawl-throughput.ts";
 import { runIngest, type IngestResult } from "./ingest.ts";
@@ -102,6 +102,9 @@ function bestOf<T extends { pages_per_s: number }>(list: Array<Outcome<T>>): Out
 try {
 	const clients = benchClients(db);
 	await clients.redis.connect().catch(() => undefined);
+	// Topics an earlier run left (one stopped midway): each measurement deletes its own when it ends.
+	const leftovers = await deleteBenchTopics(clients.kafka);
+	if (leftovers) log(`deleted ${leftovers} Kafka topics left by earlier benchmark runs`);
 	try {
 		const profDir = (what: string) => join(benchDir, "profiles", runId, what);
 		// Crawler profiles cover the timed crawl only: the loop probe takes them (bench/loop-probe.ts).

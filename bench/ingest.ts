@@ -5,7 +5,7 @@
  * send until all of them are queued in Redis (the sum of the domain queues' ZCARD, polled every 20 ms).
  */
 import { queueKey } from "../lib/frontier/keys.ts";
-import { commandsBetween, feed, INGEST_READY, nodeEnv, redisCommands, sleep, spawnNode, type BenchNode, type ClusterRunOptions } from "./cluster.ts";
+import { commandsBetween, deleteBenchTopics, feed, INGEST_READY, nodeEnv, redisCommands, sleep, spawnNode, type BenchNode, type ClusterRunOptions } from "./cluster.ts";
 import { hostAddress, pageUrl } from "./site.ts";
 import { round } from "./stats.ts";
 
@@ -85,5 +85,6 @@ export async function runIngest(o: IngestOptions): Promise<IngestResult> {
 		};
 	} finally {
 		await node?.stop();
+		await deleteBenchTopics(o.kafka, `${o.prefix}.`);
 	}
 }
