@@ -148,9 +148,6 @@ interface CrawlCount {
 	first: number;
 	/** Date.now() of the first page read. */
 	firstWall: number;
-	last: number;
-	/** Offset of the message that brought the last new page. */
-	lastOffset: number;
 	/**
 	 * Kafka timestamp of each message that brought a new page, in reading order: when the broker appended it
 	 * on a topic with message.timestamp.type=LogAppendTime (FIREHOSE_TOPIC_CONFIG), else when it was produced.
@@ -219,7 +216,7 @@ export class FirehoseReader {
 				const wall = Date.now();
 				const crawlid = lastStringField(m.value, CRAWLID) ?? "?";
 				let c = this.counts.get(crawlid);
-				if (!c) this.counts.set(crawlid, (c = { urls: new Set(), messages: 0, bytes: 0, first: now, firstWall: wall, last: now, lastOffset: -1, landed: [], lagMs: [] }));
+				if (!c) this.counts.set(crawlid, (c = { urls: new Set(), messages: 0, bytes: 0, first: now, firstWall: wall, landed: [], lagMs: [] }));
 				c.messages++;
 				c.bytes += m.value.length;
 				// Python's isoformat in UTC without a zone, microseconds: keep the milliseconds.
@@ -228,8 +225,6 @@ export class FirehoseReader {
 				const url = lastStringField(m.value, URL_KEY);
 				if (url !== null && !c.urls.has(url)) {
 					c.urls.add(url);
-					c.last = now;
-					c.lastOffset = Number(m.offset);
 					c.landed.push(Number(m.timestamp));
 				}
 				for (const w of [...this.waiters]) w();

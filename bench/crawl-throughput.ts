@@ -2,11 +2,11 @@
  * Crawl throughput and feed-to-first-page latency of the cluster on the generated site.
  *
  * A measurement starts one ingest node and `crawlers` crawler nodes (own processes, own topic prefix,
- * Redis db `db` flushed first), warms them up (one maxdepth-0 crawl of every host's seed, so every crawler
- * knows every domain queue and the robots.txt cache is filled, as on a cluster that has been running), then
- * feeds the seeds of the whole site and counts distinct pages on crawled_firehose until all of them are
- * there: pages/s from the first feed to the last page. Around the crawl: Redis commands (INFO) and Kafka
- * bytes (sizes of the firehose messages read back) per page.
+ * Redis db `db` flushed first), crawls the whole site once to warm them up (reported as the cold figure),
+ * then feeds the seeds again and counts distinct pages on crawled_firehose until all of them are there:
+ * pages/s from the feed to the broker's append of the last page. Around that crawl: Redis commands (INFO),
+ * Kafka bytes (sizes of the firehose messages read back), CPU and system calls per page. Its topics are
+ * deleted when it ends.
  *
  * Latency, on the same warm cluster afterwards: many single-page crawls (maxdepth 0, a crawlid each) fed one
  * at a time at random moments; each is timed from just before the feed is sent to Kafka until its page is
@@ -144,10 +144,11 @@ export async function runCrawl(o: CrawlOptions): Promise<CrawlResult> {
 		const readBack = `${firehose}-readback-${process.pid}`;
 
 		/**
-		 * Crawl the whole site as `crawlid`, timed by the firehose's end offset (bench/cluster.ts TopicWatcher:
-		 * no reader takes the machine's CPU meanwhile), then read its pages back: every distinct page must be
-		 * there (the watcher counts messages, duplicates included; with duplicates the crawl goes on, and the
-		 * watcher with it, until the last new page). `during` runs once the pages have landed, before the read.
+		 * Crawl the whole site as `crawlid`: wait until the firehose's end offset shows as many messages as pages
+		 * (bench/cluster.ts TopicWatcher: no reader takes the machine's CPU meanwhile), then read the pages back:
+		 * every distinct page must be there (duplicates count as messages, so the read waits for the last new
+		 * page), and their broker append times date the crawl. `during` runs once the pages have landed, before
+		 * the read.
 		 */
 		const timedCrawl = async (crawlid: string, during: () => Promise<void> = async () => undefined) => {
 			const watcher = new TopicWatcher(o.kafka, firehose);
@@ -236,7 +237,7 @@ export async function runCrawl(o: CrawlOptions): Promise<CrawlResult> {
 		const times: SampleTimes[] = [];
 		if (o.latencySamples) {
 			// Latency is read by a prompt reader (every page at once), from the topic's end.
-			reader = new FirehoseReader(o.kafka, `${o.prefix}.crawled_firehose`, "prompt");
+			reader = new FirehoseReader(o.kafka, firehose, "prompt");
 			await reader.start();
 			result.latency = await measureLatency(o, reader, incoming, times);
 			await reader.stop().catch(() => undefined);

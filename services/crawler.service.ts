@@ -49,12 +49,11 @@ interface DomainQueue {
 	domain: string;
 	/** Unix seconds before which this queue is not tried (throttle or empty). */
 	nextAt: number;
-	/** The last look found it empty (an announcement of new requests makes it ready at once). */
-	empty?: boolean;
 	/**
-	 * Score of its best request as the last pop left it (null: empty); undefined: not known, read with
-	 * heads() on the next pass. Forgotten when a writer announces new requests for it and at every queue
-	 * refresh, so other processes' pops and writes are seen within SCHEDULER_QUEUE_REFRESH.
+	 * Score of its best request as the last look or pop left it; undefined: not known, read with heads() on
+	 * the next pass. A known score is forgotten when a writer announces new requests for the queue and at
+	 * every queue refresh, so other processes' pops and writes are seen within SCHEDULER_QUEUE_REFRESH.
+	 * null: found empty, looked at again after EMPTY_RECHECK_S, or at once when a writer announces requests.
 	 */
 	head?: number | null;
 	/** Unix seconds of the last successful pop (SCHEDULER_QUEUE_TIMEOUT drops idle queues from memory). */
@@ -187,12 +186,11 @@ const CrawlerService: ServiceSchema<ServiceSettingSchema, CrawlerMethods, Crawle
 					this.registerQueue(parsed.spiderid, parsed.domain);
 					continue;
 				}
-				q.head = undefined;
-				if (q.empty) {
-					q.empty = false;
+				if (q.head === null) {
 					q.nextAt = 0;
 					woke = true;
 				}
+				q.head = undefined;
 			}
 			if (woke) c.wake?.();
 		},
@@ -210,7 +208,7 @@ const CrawlerService: ServiceSchema<ServiceSettingSchema, CrawlerMethods, Crawle
 			const now = Date.now() / 1000;
 			const keysBySpider = new Map<string, string[]>();
 			// Heads learnt from pops may have changed by other processes' pops and writes: read them again.
-			for (const q of c.queues.values()) q.head = undefined;
+			for (const q of c.queues.values()) if (q.head !== null) q.head = undefined;
 			for (const spider of c.spiders) {
 				const keys = await c.frontier.queueKeys(spider.name);
 				keysBySpider.set(spider.name, keys);
@@ -326,16 +324,13 @@ const CrawlerService: ServiceSchema<ServiceSettingSchema, CrawlerMethods, Crawle
 			const ready = [...c.queues.values()].filter(q => q.nextAt <= now && !isBlacklisted(q.domain, c.config));
 			if (!ready.length) return false;
 			// Heads are read only for queues whose best request this process does not know (pops tell it).
-			const unknown = ready.filter(q => q.head === undefined || q.empty);
+			const unknown = ready.filter(q => q.head === undefined || q.head === null);
 			const heads = await c.frontier.heads(unknown.map(q => q.key));
 			unknown.forEach((q, i) => (q.head = heads[i]?.score ?? null));
 			const candidates: Array<{ q: DomainQueue; score: number }> = [];
 			ready.forEach(q => {
 				if (q.head !== null && q.head !== undefined) candidates.push({ q, score: q.head });
-				else {
-					q.nextAt = now + EMPTY_RECHECK_S;
-					q.empty = true;
-				}
+				else q.nextAt = now + EMPTY_RECHECK_S;
 			});
 			candidates.sort((a, b) => a.score - b.score);
 			// Strict priority across domains, as one pop at a time would give: this pass takes only requests of
@@ -362,18 +357,17 @@ const CrawlerService: ServiceSchema<ServiceSettingSchema, CrawlerMethods, Crawle
 			picks.forEach(({ q }, i) => {
 				const r = results[i]!;
 				q.head = r.kind === "empty" ? null : r.head;
-				if (r.kind === "lower") return;
-				q.empty = r.kind === "empty";
-				if (r.kind === "empty") q.nextAt = now + EMPTY_RECHECK_S;
-				else if (r.kind === "throttled") {
+				if (r.kind === "throttled") {
 					q.nextAt = r.retryAt;
 					c.counts.throttled++;
 					c.metrics.throttled(q.spiderid, r.retryAt - now);
-				} else {
+				} else if (r.kind === "popped") {
 					q.lastUsed = now;
 					for (const popped of r.items) this.startCrawl(popped);
 					started += r.items.length;
 				}
+				// Found empty, or emptied by this pop: looked at again later (or when requests are announced).
+				if (q.head === null) q.nextAt = now + EMPTY_RECHECK_S;
 			});
 			return started > 0;
 		},
