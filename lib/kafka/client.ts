@@ -13,6 +13,7 @@ import { isIP } from "node:net";
 import { randomInt } from "node:crypto";
 import { format } from "node:util";
 import { Kafka, logLevel, type Admin, type Consumer, type SASLOptions } from "kafkajs";
+import RequestQueue from "kafkajs/src/network/requestQueue/index.js";
 import {
 	compatibilityPartitioner,
 	loggers as libraryLoggers,
@@ -213,14 +214,19 @@ export function producerConfig(settings: KafkaSettings, clientId: string): Produ
 	};
 }
 
-// kafkajs 2.2.4 schedules a timer with a negative delay in its request queue on every connection, which
-// Node 24 reports as a TimeoutNegativeWarning (harmless: the delay is clamped to 1 ms). Drop that one warning.
-const emitWarning = process.emitWarning.bind(process);
-process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
-	const name = typeof warning === "string" ? (typeof rest[0] === "string" ? rest[0] : (rest[0] as { type?: string } | undefined)?.type) : warning.name;
-	if (name === "TimeoutNegativeWarning") return;
-	(emitWarning as (...args: unknown[]) => void)(warning, ...rest);
-}) as typeof process.emitWarning;
+/**
+ * kafkajs 2.2.4 re-arms a timer after every check of a connection's request queue, even with nothing
+ * pending and no throttle to wait out; its delay is then negative (clamped to 1 ms), so every open kafkajs
+ * connection wakes its process a thousand times a second for ever (upstream issues #1556 and #1704, never
+ * fixed): about 4% of a core for an idle consumer, and as many interruptions of a busy event loop, plus a
+ * TimeoutNegativeWarning per connection on Node 24. Nothing needs checking then: a request pushed later
+ * schedules its own check, and one that completes checks the queue.
+ */
+const scheduleCheck = RequestQueue.prototype.scheduleCheckPendingRequests;
+RequestQueue.prototype.scheduleCheckPendingRequests = function (this: RequestQueue) {
+	if (this.pending.length === 0 && this.throttledUntil <= Date.now()) return;
+	scheduleCheck.call(this);
+};
 
 /** The message of an error, with the first inner one of an error holding several (@platformatic/kafka's retries). */
 export function errorMessage(err: unknown): string {

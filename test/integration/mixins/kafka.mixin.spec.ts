@@ -32,6 +32,29 @@ describe("KafkaMixin against the real Kafka broker", () => {
 		expect(await svc.kafka.partitionCount(uniqueName("it.absent"))).toBe(0);
 	});
 
+	it("leaves the process quiet while idle: no kafkajs connection re-arms a 1 ms timer (upstream issues #1556, #1704)", async () => {
+		const topic = uniqueName("it.idle");
+		// Both kinds of kafkajs connection: the admin's (topic creation) and a consumer group's.
+		await svc.kafka.ensureTopics([{ topic, partitions: 1 }]);
+		const handle = await svc.kafka.consume({ groupId: uniqueName("it-idle"), topics: [topic], onMessage: async () => undefined });
+		const real = globalThis.setTimeout;
+		const wait = (ms: number) => new Promise<void>(resolve => real(resolve, ms));
+		await wait(1000);
+		let short = 0;
+		globalThis.setTimeout = ((fn: (...a: unknown[]) => void, ms?: number, ...args: unknown[]) => {
+			if ((ms ?? 0) <= 1) short++;
+			return real(fn, ms, ...args);
+		}) as typeof setTimeout;
+		try {
+			await wait(1000);
+		} finally {
+			globalThis.setTimeout = real;
+		}
+		await handle.stop();
+		// Unmended, each open connection re-arms one about a thousand times a second, with a negative delay.
+		expect(short).toBeLessThan(50);
+	});
+
 	it("creates a topic with the topic configs asked (here: the broker stamps messages with its append time)", async () => {
 		const topic = uniqueName("it.config");
 		const other = uniqueName("it.noconfig");
