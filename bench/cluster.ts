@@ -130,15 +130,23 @@ export function benchClients(db: number): { settings: Settings; kafka: KafkaClie
 }
 
 /** Redis commands processed so far, in total and per command. */
-export async function redisCommands(redis: Redis): Promise<{ total: number; byCommand: Map<string, number> }> {
-	const stats = await redis.info("stats");
-	const total = Number(/total_commands_processed:(\d+)/.exec(stats)?.[1] ?? 0);
-	return { total, byCommand: parseCommandStats(await redis.info("commandstats")) };
+export interface RedisCounters {
+	total: number;
+	byCommand: Map<string, number>;
+	/** Bytes the server read from and wrote to its clients (total_net_input_bytes, total_net_output_bytes). */
+	netIn: number;
+	netOut: number;
 }
 
-export function commandsBetween(before: { total: number; byCommand: Map<string, number> }, after: { total: number; byCommand: Map<string, number> }) {
-	// Minus the two INFO calls of the first reading itself.
-	return { total: after.total - before.total - 2, byCommand: commandDelta(before.byCommand, after.byCommand) };
+export async function redisCommands(redis: Redis): Promise<RedisCounters> {
+	const stats = await redis.info("stats");
+	const field = (name: string) => Number(new RegExp(`${name}:(\\d+)`).exec(stats)?.[1] ?? 0);
+	return { total: field("total_commands_processed"), byCommand: parseCommandStats(await redis.info("commandstats")), netIn: field("total_net_input_bytes"), netOut: field("total_net_output_bytes") };
+}
+
+export function commandsBetween(before: RedisCounters, after: RedisCounters) {
+	// Minus the two INFO calls of the first reading itself (their bytes are a few kB, left in).
+	return { total: after.total - before.total - 2, byCommand: commandDelta(before.byCommand, after.byCommand), netIn: after.netIn - before.netIn, netOut: after.netOut - before.netOut };
 }
 
 interface CrawlCount {

@@ -46,6 +46,8 @@ export interface CrawlResult {
 	duplicates: number;
 	redis_commands_per_page: number;
 	redis_top_commands_per_page: Record<string, number>;
+	/** Bytes Redis read from its clients and wrote to them, per page. */
+	redis_bytes_per_page: { in: number; out: number };
 	kafka_bytes_per_page: number;
 	latency?: LatencyResult;
 	/** Per crawler process, with loopProbe: wall and CPU time during the crawl, and the event loop's delay. */
@@ -219,6 +221,7 @@ export async function runCrawl(o: CrawlOptions): Promise<CrawlResult> {
 			duplicates: warm.duplicates,
 			redis_commands_per_page: round(commands.total / Math.max(1, pages), 1),
 			redis_top_commands_per_page: Object.fromEntries(top.map(([cmd, n]) => [cmd, round(n / Math.max(1, pages), 2)])),
+			redis_bytes_per_page: { in: Math.round(commands.netIn / Math.max(1, pages)), out: Math.round(commands.netOut / Math.max(1, pages)) },
 			kafka_bytes_per_page: Math.round((count?.bytes ?? 0) / Math.max(1, count?.messages ?? 0)),
 			cpu_share: cpuShare,
 			crawler_cpu_ms_per_page: round((Object.entries(cpuShare).reduce((sum, [name, share]) => sum + (name.startsWith("crawler") ? share : 0), 0) * meterSeconds * 1000) / Math.max(1, pages), 3)

@@ -128,7 +128,7 @@ try {
 					runs.bare.push(bare);
 					log(`  warm: ${bare.pages} pages in ${bare.seconds} s: ${bare.pages_per_s} pages/s; cold (first pass): ${bare.cold_pages_per_s} pages/s (site served ${(await siteHits()).pages} in both)`);
 				} catch {
-					log(`  bare loop failed: ${child.stderr || child.error}`);
+					log(`  bare loop failed (exit ${child.status}, signal ${child.signal}): ${child.error?.message ?? (child.stderr.trim() || "nothing on stderr")}; its last output: ${JSON.stringify(child.stdout?.slice(-300) ?? "")}`);
 				}
 			}
 
@@ -264,6 +264,7 @@ const rows: Array<[string, string, string]> = [
 		""
 	],
 	["Redis commands per page, incl. inside Lua (1 | 2 crawlers)", `${fmt(c1?.redis_commands_per_page)} | ${fmt(c2?.redis_commands_per_page)}`, ""],
+	["Redis bytes per page, in / out (1 | 2 crawlers)", [c1, c2].map(c => (c?.redis_bytes_per_page ? `${fmt(c.redis_bytes_per_page.in)} / ${fmt(c.redis_bytes_per_page.out)} B` : "missing")).join(" | "), ""],
 	["Kafka bytes per page", best ? `${fmt(best.kafka_bytes_per_page)} B (crawled_firehose message)` : "missing", ""],
 	[
 		`info on ${info ? info.pending.toLocaleString("en") : "?"} pending`,
