@@ -20,7 +20,7 @@ import { runInfoBenchmark, type InfoBenchResult } from "./info-backlog.ts";
 import { summarizeProfiles } from "./profile.ts";
 import { ensureScrapy, runScrapy, type ScrapyResult } from "./scrapy.ts";
 import { DEFAULT_SITE, maxDepthNeeded, seedUrls, type SiteSpec } from "./site.ts";
-import { ratio, round } from "./stats.ts";
+import { pairedRatios, ratio, round } from "./stats.ts";
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 const env = process.env;
@@ -76,8 +76,15 @@ const seeds = seedUrls(site, port);
 const maxdepth = maxDepthNeeded(site);
 log(`site served on ${siteInfo.hosts.map(h => `${h}:${port}`).join(", ")}; seeds /p/0../p/${site.hosts - 1}, maxdepth ${maxdepth} reaches all ${site.pages} pages`);
 
-const siteHits = async (): Promise<{ pages: number; robots: number; other: number }> => (await fetch(`http://127.0.0.1:${port}/__bench/hits`)).json() as Promise<{ pages: number; robots: number; other: number }>;
-const resetHits = async () => void (await fetch(`http://127.0.0.1:${port}/__bench/reset`, { method: "POST" }));
+/** A request to the site's own counters, tried again once: a kept-alive connection the site closed meanwhile fails the first try. */
+const siteCall = async (path: string, init?: RequestInit): Promise<Response> => {
+	const url = `http://127.0.0.1:${port}${path}`;
+	return fetch(url, init).catch(() => fetch(url, init));
+};
+const siteHits = async (): Promise<{ pages: number; robots: number; other: number }> => (await siteCall("/__bench/hits")).json() as Promise<{ pages: number; robots: number; other: number }>;
+const resetHits = async () => void (await siteCall("/__bench/reset", { method: "POST" }));
+/** Pages the site served since the last reset, for a progress line ("?" when it cannot say). */
+const servedPages = async (): Promise<string> => siteHits().then(h => String(h.pages), () => "?");
 
 const results: {
 	bare: BareResult | null;
@@ -92,6 +99,8 @@ const results: {
 const section = (title: string) => log(`\n== ${title} (${new Date().toISOString().slice(11, 19)} UTC, load ${loadavg()[0]!.toFixed(2)})`);
 
 type Outcome<T> = T | { error: string };
+/** pages/s of each round's measurements (null: skipped or failed), for the paired ratios. */
+const roundRates: Array<{ bare: number | null; crawl1: number | null; crawl2: number | null }> = [];
 const runs: { bare: BareResult[]; scrapy: Array<Outcome<ScrapyResult>>; crawl1: Array<Outcome<CrawlResult>>; crawl2: Array<Outcome<CrawlResult>> } = { bare: [], scrapy: [], crawl1: [], crawl2: [] };
 /** The run with the most pages/s (errors only when every run failed). */
 function bestOf<T extends { pages_per_s: number }>(list: Array<Outcome<T>>): Outcome<T> | null {
@@ -115,6 +124,8 @@ try {
 		// Rounds interleave the throughput measurements, so a burst of load elsewhere hits each of them alike.
 		for (let round = 1; round <= repeat; round++) {
 			if (repeat > 1) log(`\n#### round ${round} of ${repeat}`);
+			const rates = { bare: null as number | null, crawl1: null as number | null, crawl2: null as number | null };
+			roundRates.push(rates);
 			if (!skip.has("bare")) {
 				section(`bare limit: one process, fetch + parse, concurrency ${concurrency}, no cluster; a warm-up pass, then the timed one`);
 				await resetHits();
@@ -126,7 +137,8 @@ try {
 				try {
 					const bare = JSON.parse(child.stdout.trim().split("\n").pop() ?? "") as BareResult;
 					runs.bare.push(bare);
-					log(`  warm: ${bare.pages} pages in ${bare.seconds} s: ${bare.pages_per_s} pages/s; cold (first pass): ${bare.cold_pages_per_s} pages/s (site served ${(await siteHits()).pages} in both)`);
+					rates.bare = bare.pages_per_s;
+					log(`  warm: ${bare.pages} pages in ${bare.seconds} s: ${bare.pages_per_s} pages/s; cold (first pass): ${bare.cold_pages_per_s} pages/s (site served ${await servedPages()} in both)`);
 				} catch {
 					log(`  bare loop failed (exit ${child.status}, signal ${child.signal}): ${child.error?.message ?? (child.stderr.trim() || "nothing on stderr")}; its last output: ${JSON.stringify(child.stdout?.slice(-300) ?? "")}`);
 				}
@@ -143,7 +155,7 @@ try {
 					const r = await runScrapy(python.python, { seeds, maxdepth, concurrency, timeoutS: crawlTimeoutMs / 1000 });
 					runs.scrapy.push(r);
 					if ("error" in r) log(`  ${r.error}`);
-					else log(`  Scrapy ${r.scrapy}: ${r.pages} pages in ${r.seconds} s: ${r.pages_per_s} pages/s (site served ${(await siteHits()).pages})`);
+					else log(`  Scrapy ${r.scrapy}: ${r.pages} pages in ${r.seconds} s: ${r.pages_per_s} pages/s (site served ${await servedPages()})`);
 				}
 			}
 
@@ -153,7 +165,9 @@ try {
 				section(`cluster crawl: 1 ingest + ${n} crawler process${n > 1 ? "es" : ""}, throttle opened wide${withLatency ? ", then latency" : ""}`);
 				const prefix = `${runId}_r${round}_c${n}`;
 				try {
-					runs[`crawl${n}`].push(await runCrawl({ ...common, crawlers: n, prefix, logDir: join(logDir, prefix), latencySamples: withLatency ? latencySamples : 0 }));
+					const crawl = await runCrawl({ ...common, crawlers: n, prefix, logDir: join(logDir, prefix), latencySamples: withLatency ? latencySamples : 0 });
+					runs[`crawl${n}`].push(crawl);
+					rates[`crawl${n}`] = crawl.complete ? crawl.pages_per_s : null;
 				} catch (err) {
 					runs[`crawl${n}`].push({ error: (err as Error).message });
 					log(`  failed: ${(err as Error).message}`);
@@ -212,6 +226,12 @@ const ratios = {
 	cluster2_over_scrapy: ratio(c2?.pages_per_s, scrapy?.pages_per_s),
 	bare_over_scrapy: ratio(bare?.pages_per_s, scrapy?.pages_per_s)
 };
+// The same ratios, paired by round (each round's crawls against its own bare loop), and their median.
+const paired = {
+	crawl1: pairedRatios(roundRates.map(r => ({ a: r.crawl1, b: r.bare }))),
+	crawl2: pairedRatios(roundRates.map(r => ({ a: r.crawl2, b: r.bare }))),
+	machine: pairedRatios(roundRates.map(r => ({ a: r.crawl1 === null && r.crawl2 === null ? null : Math.max(r.crawl1 ?? 0, r.crawl2 ?? 0), b: r.bare })))
+};
 const bestRatio = (a: number | null, b: number | null): number | null => (a === null ? b : b === null ? a : Math.max(a, b));
 const infoWorst = info ? Math.max(info.crawlid_info_ms.p99, info.appid_info_ms.p99) : null;
 const verdict = (value: number | null, pass: (v: number) => boolean) => (value === null ? "missing" : pass(value) ? "pass" : "MISS");
@@ -246,6 +266,11 @@ const rows: Array<[string, string, string]> = [
 		"not a target: the figures above are of the warm processes"
 	],
 	["ratio cluster/bare (1 | 2 crawlers)", `${fmt(ratios.cluster1_over_bare)} | ${fmt(ratios.cluster2_over_bare)}`, `${targets.cluster_over_bare.target}: ${targets.cluster_over_bare.verdict}`],
+	[
+		`ratio cluster/bare paired by round, median of ${roundRates.length} (1 | 2 crawlers | best of both)`,
+		[paired.crawl1, paired.crawl2, paired.machine].map(p => `${fmt(p.median)} (${p.each.map(x => fmt(x)).join(", ")})`).join(" | "),
+		"each round's crawls against its own bare loop: less swayed by the machine's speed drifting during the run"
+	],
 	["ratio cluster/Scrapy (1 | 2 crawlers)", `${fmt(ratios.cluster1_over_scrapy)} | ${fmt(ratios.cluster2_over_scrapy)}`, `${targets.cluster_over_scrapy.target}: ${targets.cluster_over_scrapy.verdict}`],
 	[
 		"feed-to-first-page latency",
@@ -286,7 +311,7 @@ mkdirSync(out, { recursive: true });
 const file = resolve(out, "latest.json");
 writeFileSync(
 	file,
-	`${JSON.stringify({ date: started.toISOString(), run: runId, machine, config: { site, maxdepth, concurrency, repeat, latency_samples: latencySamples, ingest_requests: ingestRequests, skipped: [...skip] }, ...results, ratios, targets, runs: repeat > 1 ? runs : undefined }, null, 2)}\n`
+	`${JSON.stringify({ date: started.toISOString(), run: runId, machine, config: { site, maxdepth, concurrency, repeat, latency_samples: latencySamples, ingest_requests: ingestRequests, skipped: [...skip] }, ...results, ratios, paired_ratios: paired, targets, runs: repeat > 1 ? runs : undefined }, null, 2)}\n`
 );
 log(`\nResults written to ${file}`);
 process.exit(0);

@@ -16,6 +16,17 @@ export function ratio(a: number | null | undefined, b: number | null | undefined
 	return round(a / b, 2);
 }
 
+/**
+ * Ratios a/b of measurements taken in the same round (one after the other, seconds apart), and their median
+ * (the lower middle one of an even count). On a machine whose speed drifts during a run, a pair measured
+ * side by side says more than the best a of all rounds over the best b, which may come from different moments.
+ */
+export function pairedRatios(rounds: ReadonlyArray<{ a: number | null; b: number | null }>): { each: Array<number | null>; median: number | null } {
+	const each = rounds.map(r => ratio(r.a, r.b));
+	const known = each.filter((x): x is number => x !== null);
+	return { each, median: known.length ? percentile(known, 0.5) : null };
+}
+
 /** Redis INFO commandstats as command -> calls. */
 export function parseCommandStats(info: string): Map<string, number> {
 	const out = new Map<string, number>();

@@ -1,5 +1,5 @@
 /** Percentiles, ratios and Redis commandstats parsing of the benchmark (bench/stats.ts). */
-import { commandDelta, parseCommandStats, percentile, ratio, rateTimeline } from "../../../bench/stats.ts";
+import { commandDelta, pairedRatios, parseCommandStats, percentile, ratio, rateTimeline } from "../../../bench/stats.ts";
 
 describe("bench stats", () => {
 	it("computes nearest-rank percentiles whatever the input order", () => {
@@ -20,6 +20,20 @@ describe("bench stats", () => {
 		// A page stamped a little before the feed (clock steps) counts in the first bucket.
 		expect(rateTimeline([999], 1000, 500)).toEqual([2]);
 		expect(rateTimeline([], 1000, 500)).toEqual([]);
+	});
+
+	it("pairs the measurements of each round: their ratios, and the median of those known", () => {
+		const rounds = [
+			{ a: 1500, b: 2000 },
+			{ a: 1300, b: null },
+			{ a: 1800, b: 2000 },
+			{ a: 1400, b: 2000 }
+		];
+		expect(pairedRatios(rounds)).toEqual({ each: [0.75, null, 0.9, 0.7], median: 0.75 });
+		// Not the best a over the best b, which here would be 0.9 too, nor their mean.
+		expect(pairedRatios([{ a: 1000, b: 2000 }, { a: 1900, b: 2000 }, { a: 1200, b: 1500 }]).median).toBe(0.8);
+		expect(pairedRatios([{ a: null, b: 2000 }])).toEqual({ each: [null], median: null });
+		expect(pairedRatios([])).toEqual({ each: [], median: null });
 	});
 
 	it("gives ratios rounded to 2 digits, null when a side is missing or zero", () => {
