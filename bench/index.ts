@@ -303,7 +303,8 @@ if (info) rows.push(["info backlog: fill / full scan / memory", `${info.fill_sec
 
 const w0 = Math.max(...rows.map(r => r[0].length));
 log(`\n== results (${site.pages} pages, ${site.hosts} hosts, concurrency ${concurrency}${repeat > 1 ? `, best of ${repeat} rounds` : ""}; load average ${load.map(l => l.toFixed(2)).join(" -> ")})`);
-for (const [k, v, t] of rows) log(`${k.padEnd(w0)}  ${v}${t ? `   [target ${t}]` : ""}`);
+// The third column is a target with its verdict, or a note (a target's is prefixed here).
+for (const [k, v, t] of rows) log(`${k.padEnd(w0)}  ${v}${t ? `   [${/: (pass|MISS|missing)$/.test(t) ? `target ${t}` : t}]` : ""}`);
 
 const machine = { cpus: cpus().length, cpu: cpus()[0]?.model ?? "?", memory_gb: Math.round(totalmem() / 2 ** 30), node: process.version, load_average: load.map(l => round(l, 2)) };
 const out = resolve(ROOT, "bench/results");
