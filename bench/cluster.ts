@@ -12,6 +12,7 @@ import { KafkaClient, type KafkaConsumerHandle, type KafkaLog } from "../lib/kaf
 import { redisOptions } from "../lib/redis/client.ts";
 import type { SiteSpec } from "./site.ts";
 import { commandDelta, parseCommandStats } from "./stats.ts";
+import { waitForCount } from "./wait.ts";
 
 export const ROOT = resolve(import.meta.dirname, "..");
 export const sleep = (ms: number) => new Promise<void>(r => setTimeout(r, ms));
@@ -249,33 +250,22 @@ export class FirehoseReader {
 	 * page. Resolves with whether the count was reached.
 	 */
 	async waitFor(crawlid: string, pages: number, timeoutMs: number, stallMs = timeoutMs, onProgress?: (n: number) => void): Promise<boolean> {
-		const end = performance.now() + timeoutMs;
-		let lastCount = this.pages(crawlid);
-		let lastChange = performance.now();
-		let lastReport = performance.now();
-		while (this.pages(crawlid) < pages) {
-			const now = performance.now();
-			if (now >= end || now - lastChange >= stallMs) return false;
-			await new Promise<void>(r => {
-				const wake = () => {
-					this.waiters.delete(wake);
-					clearTimeout(timer);
-					r();
-				};
-				const timer = setTimeout(wake, Math.min(250, end - now));
-				this.waiters.add(wake);
-			});
-			const n = this.pages(crawlid);
-			if (n !== lastCount) {
-				lastCount = n;
-				lastChange = performance.now();
-			}
-			if (onProgress && performance.now() - lastReport > 2000) {
-				lastReport = performance.now();
-				onProgress(n);
-			}
-		}
-		return true;
+		return waitForCount(() => this.pages(crawlid), pages, {
+			timeoutMs,
+			stallMs,
+			onProgress,
+			// Woken by every message read, or after 250 ms.
+			pause: remainingMs =>
+				new Promise<void>(resolve => {
+					const wake = () => {
+						this.waiters.delete(wake);
+						clearTimeout(timer);
+						resolve();
+					};
+					const timer = setTimeout(wake, Math.min(250, remainingMs));
+					this.waiters.add(wake);
+				})
+		});
 	}
 
 	async stop(): Promise<void> {
@@ -337,24 +327,7 @@ export class TopicWatcher {
 
 	/** Wait until the end offset reaches `offset`, at most timeoutMs and at most stallMs without growth. */
 	async waitFor(offset: number, timeoutMs: number, stallMs: number, onProgress?: (high: number) => void): Promise<boolean> {
-		const end = performance.now() + timeoutMs;
-		let last = this.high;
-		let lastChange = performance.now();
-		let lastReport = performance.now();
-		while (this.high < offset) {
-			const now = performance.now();
-			if (now >= end || now - lastChange >= stallMs) return false;
-			await sleep(WATCH_EVERY_MS);
-			if (this.high !== last) {
-				last = this.high;
-				lastChange = performance.now();
-			}
-			if (onProgress && performance.now() - lastReport > 2000) {
-				lastReport = performance.now();
-				onProgress(this.high);
-			}
-		}
-		return true;
+		return waitForCount(() => this.high, offset, { timeoutMs, stallMs, onProgress, pause: () => sleep(WATCH_EVERY_MS) });
 	}
 
 	async stop(): Promise<void> {

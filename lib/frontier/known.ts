@@ -24,12 +24,7 @@ export class KnownFingerprints {
 		this.now = now;
 	}
 
-	/** Is `fingerprint` known to be in the filter `key` (and not lapsed)? */
-	has(key: string, fingerprint: string): boolean {
-		return this.knownIn(key)(fingerprint);
-	}
-
-	/** A test for many fingerprints of one filter (one clock reading). */
+	/** A test of whether fingerprints are known to be in the filter `key` (and not lapsed); one clock reading for all. */
 	knownIn(key: string): (fingerprint: string) => boolean {
 		const filter = this.filters.get(key);
 		if (!filter) return () => false;

@@ -5,13 +5,13 @@ describe("KnownFingerprints", () => {
 		let now = 1000;
 		const known = new KnownFingerprints(100, () => now);
 		known.add("link:dupefilter:c1", "fp1", 600);
-		expect(known.has("link:dupefilter:c1", "fp1")).toBe(true);
-		expect(known.has("link:dupefilter:c2", "fp1")).toBe(false);
-		expect(known.has("link:dupefilter:c1", "fp2")).toBe(false);
+		expect(known.knownIn("link:dupefilter:c1")("fp1")).toBe(true);
+		expect(known.knownIn("link:dupefilter:c2")("fp1")).toBe(false);
+		expect(known.knownIn("link:dupefilter:c1")("fp2")).toBe(false);
 		now += KNOWN_FOR_MS - 1;
-		expect(known.has("link:dupefilter:c1", "fp1")).toBe(true);
+		expect(known.knownIn("link:dupefilter:c1")("fp1")).toBe(true);
 		now += 1;
-		expect(known.has("link:dupefilter:c1", "fp1")).toBe(false);
+		expect(known.knownIn("link:dupefilter:c1")("fp1")).toBe(false);
 		expect(known.size).toBe(0);
 	});
 
@@ -20,9 +20,9 @@ describe("KnownFingerprints", () => {
 		const known = new KnownFingerprints(100, () => now);
 		known.add("k", "fp", 10);
 		now = 4999;
-		expect(known.has("k", "fp")).toBe(true);
+		expect(known.knownIn("k")("fp")).toBe(true);
 		now = 5000;
-		expect(known.has("k", "fp")).toBe(false);
+		expect(known.knownIn("k")("fp")).toBe(false);
 	});
 
 	it("learning again extends an entry", () => {
@@ -32,15 +32,15 @@ describe("KnownFingerprints", () => {
 		now = KNOWN_FOR_MS - 10;
 		known.add("k", "fp", 600);
 		now = KNOWN_FOR_MS + 10;
-		expect(known.has("k", "fp")).toBe(true);
+		expect(known.knownIn("k")("fp")).toBe(true);
 	});
 
 	it("keeps at most its capacity, forgetting the oldest first", () => {
 		const known = new KnownFingerprints(3, () => 0);
 		for (const fp of ["a", "b", "c", "d"]) known.add("k", fp, 600);
 		expect(known.size).toBe(3);
-		expect(known.has("k", "a")).toBe(false);
-		expect(["b", "c", "d"].every(fp => known.has("k", fp))).toBe(true);
+		expect(known.knownIn("k")("a")).toBe(false);
+		expect(["b", "c", "d"].every(fp => known.knownIn("k")(fp))).toBe(true);
 	});
 });
 
@@ -68,9 +68,9 @@ describe("KnownFingerprints.knownIn", () => {
 		known.add("b", "1", 600);
 		known.add("b", "2", 600);
 		expect(known.size).toBe(3);
-		expect([known.has("a", "1"), known.has("a", "2"), known.has("b", "1"), known.has("b", "2")]).toEqual([false, true, true, true]);
+		expect([known.knownIn("a")("1"), known.knownIn("a")("2"), known.knownIn("b")("1"), known.knownIn("b")("2")]).toEqual([false, true, true, true]);
 		known.add("c", "1", 600);
-		expect([known.has("a", "2"), known.has("c", "1")]).toEqual([false, true]);
+		expect([known.knownIn("a")("2"), known.knownIn("c")("1")]).toEqual([false, true]);
 		expect(known.size).toBe(3);
 	});
 });
