@@ -23,6 +23,13 @@ export class StatsCollector {
 	/** Members are `<time>:<this collector's random token>:<sequence>`: unique across processes without a random draw per event. */
 	private readonly token = randomBytes(6).toString("hex");
 	private sequence = 0;
+	/**
+	 * When each window key's expiry was last set (ms). It is set again only after STATS_CYCLE: a key whose
+	 * expiry was set at t0 to window + 2 cycles and written until t0 + 1 cycle still outlives its newest event
+	 * by more than its window, and a busy ingest node sends one EXPIRE per key every few seconds instead of
+	 * one per key per request (12 of its 35 Redis commands a request with the default windows).
+	 */
+	private readonly expirySet = new Map<string, number>();
 
 	constructor(redis: RedisClient, windows: StatsWindow[], cycleSeconds: number) {
 		this.redis = redis;
@@ -59,15 +66,23 @@ export class StatsCollector {
 		const pending = this.pending ?? new Map<string, Array<[number, string]>>();
 		this.pending = null;
 		const commands: BatchCommand[] = [];
+		const now = Date.now();
+		const expiring: string[] = [];
 		for (const [base, events] of pending) {
 			for (const w of this.windows) {
 				const key = windowKey(base, w.seconds);
-				commands.push(["zadd", key, ...events.flat()], ["expire", key, w.seconds + 2 * this.cycleSeconds]);
+				commands.push(["zadd", key, ...events.flat()]);
+				if (now - (this.expirySet.get(key) ?? -Infinity) < this.cycleSeconds * 1000) continue;
+				commands.push(["expire", key, w.seconds + 2 * this.cycleSeconds]);
+				this.expirySet.set(key, now);
+				expiring.push(key);
 			}
 			commands.push(["pfadd", lifetimeKey(base), ...events.map(([, member]) => member)]);
 		}
 		// With the other commands of this turn (frontier acknowledgements, enqueues...).
-		await coalescerFor(this.redis).batch(commands);
+		const results = await coalescerFor(this.redis).batch(commands);
+		// A write that failed leaves its keys' expiry to be set by the next write, not a cycle later.
+		if (results.some(([err]) => err)) for (const key of expiring) this.expirySet.delete(key);
 	}
 
 	/** Drop events older than each window (run every STATS_CYCLE seconds). */

@@ -50,6 +50,37 @@ describe("StatsMixin against the real Redis", () => {
 		}
 	});
 
+	it("sets a window key's expiry once per STATS_CYCLE, not once per write, and again after a cycle", async () => {
+		const other = testBroker(testSettings({ STATS_TIMES: ["SECONDS_15_MINUTE"], STATS_CYCLE: 1 }));
+		const paced = other.createService({ name: "s", mixins: [StatsMixin({ component }), RedisMixin()] }) as unknown as StatsService;
+		await other.start();
+		const key = `stats:${component}:paced:900`;
+		// Every EXPIRE Redis runs on that key.
+		const monitor = await svc.redis.monitor();
+		const expires: string[][] = [];
+		monitor.on("monitor", (_time: string, args: string[]) => {
+			if (args[0]?.toLowerCase() === "expire" && args[1] === key) expires.push(args);
+		});
+		try {
+			// Twenty writes (each its own event-loop turn) within a cycle: one EXPIRE.
+			for (let i = 0; i < 20; i++) await paced.statsIncrement("paced");
+			expect(await svc.redis.zcard(key)).toBe(20);
+			const ttl = await svc.redis.ttl(key);
+			expect(ttl).toBeGreaterThan(900);
+			expect(ttl).toBeLessThanOrEqual(902);
+			expect(await eventually(() => expires.length === 1, 2000)).toBe(true);
+			// A write a cycle later sets it again.
+			await new Promise(r => setTimeout(r, 1100));
+			await paced.statsIncrement("paced");
+			expect(await eventually(() => expires.length === 2, 2000)).toBe(true);
+			await new Promise(r => setTimeout(r, 200));
+			expect(expires).toEqual([["expire", key, "902"], ["expire", key, "902"]]);
+		} finally {
+			monitor.disconnect();
+			await other.stop();
+		}
+	});
+
 	it("trims events older than the window", async () => {
 		const key = `stats:${component}:old:900`;
 		const now = Date.now() / 1000;
