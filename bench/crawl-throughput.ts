@@ -113,6 +113,9 @@ function splitAtIngest(latency: LatencyResult, times: SampleTimes[], ingestLog: 
 	latency.queued_to_parsed_ms = spread(toParsed);
 }
 
+/** Share of the site a warm-up crawl must deliver for the measurement to go on (see runCrawl). */
+const COLD_ENOUGH = 0.95;
+
 export async function runCrawl(o: CrawlOptions): Promise<CrawlResult> {
 	const nodes: BenchNode[] = [];
 	let reader: FirehoseReader | null = null;
@@ -184,7 +187,10 @@ export async function runCrawl(o: CrawlOptions): Promise<CrawlResult> {
 		// reported as the cold figure; the bare loop gets the same warm-up pass (bench/bare.ts).
 		o.log("  cold crawl of the whole site (warms the processes up)");
 		const cold = await timedCrawl("cold");
-		if (!cold.complete) throw new Error(`cold crawl: ${cold.pages} of ${o.site.pages} pages; see ${o.logDir}`);
+		// A few pages missing is the seeds' depth race (README, Performance): the warm-up still did its job, and
+		// the timed crawl is checked on its own. Most of the site missing is a broken cluster.
+		if (!cold.complete && cold.pages < o.site.pages * COLD_ENOUGH) throw new Error(`cold crawl: ${cold.pages} of ${o.site.pages} pages; see ${o.logDir}`);
+		if (!cold.complete) o.log(`  the cold crawl missed ${o.site.pages - cold.pages} of ${o.site.pages} pages (the seeds' depth race, see README); going on with the timed crawl`);
 		// Every crawler has read the queue registry (SCHEDULER_QUEUE_REFRESH=1) since.
 		await sleep(1500);
 
