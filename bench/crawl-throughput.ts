@@ -189,8 +189,10 @@ export async function runCrawl(o: CrawlOptions): Promise<CrawlResult> {
 		const cold = await timedCrawl("cold");
 		// A few pages missing is the seeds' depth race (README, Performance): the warm-up still did its job, and
 		// the timed crawl is checked on its own. Most of the site missing is a broken cluster.
-		if (!cold.complete && cold.pages < o.site.pages * COLD_ENOUGH) throw new Error(`cold crawl: ${cold.pages} of ${o.site.pages} pages; see ${o.logDir}`);
-		if (!cold.complete) o.log(`  the cold crawl missed ${o.site.pages - cold.pages} of ${o.site.pages} pages (the seeds' depth race, see README); going on with the timed crawl`);
+		if (!cold.complete) {
+			if (cold.pages < o.site.pages * COLD_ENOUGH) throw new Error(`cold crawl: ${cold.pages} of ${o.site.pages} pages; see ${o.logDir}`);
+			o.log(`  the cold crawl missed ${o.site.pages - cold.pages} of ${o.site.pages} pages (the seeds' depth race, see README); going on with the timed crawl`);
+		}
 		// Every crawler has read the queue registry (SCHEDULER_QUEUE_REFRESH=1) since.
 		await sleep(1500);
 

@@ -255,6 +255,9 @@ const targets = {
 const fmt = (v: number | null | undefined, unit = "") => (v === null || v === undefined ? "missing" : `${v.toLocaleString("en")}${unit}`);
 const crawlLine = (c: CrawlResult | null, r: CrawlResult | { error: string } | null) =>
 	c ? `${fmt(c.pages_per_s, " pages/s")} (${c.pages}/${c.expected_pages} pages in ${c.seconds} s${c.complete ? "" : ", INCOMPLETE"})` : r && "error" in r ? `failed: ${r.error.slice(0, 80)}` : "skipped";
+/** The third column of a target's row: the target and its verdict. */
+const targetNote = (t: { target: string; verdict: string }, prefix = "") => `target ${prefix}${t.target}: ${t.verdict}`;
+// Rows: measure, value, and a target with its verdict or a note.
 const rows: Array<[string, string, string]> = [
 	["bare loop (fetch + parse, 1 process)", bare ? `${fmt(bare.pages_per_s, " pages/s")} (${bare.pages} pages in ${bare.seconds} s)` : "skipped/failed", ""],
 	["Scrapy (1 process)", scrapy ? `${fmt(scrapy.pages_per_s, " pages/s")} (${scrapy.pages} pages in ${scrapy.seconds} s, Scrapy ${scrapy.scrapy})` : results.scrapy && "error" in results.scrapy ? `missing: ${results.scrapy.error.slice(0, 100)}` : "skipped", ""],
@@ -265,17 +268,17 @@ const rows: Array<[string, string, string]> = [
 		`${fmt(bare?.cold_pages_per_s, " pages/s")} | ${fmt(c1?.cold_pages_per_s, " pages/s")} | ${fmt(c2?.cold_pages_per_s, " pages/s")}; cluster/bare ${fmt(ratio(c1?.cold_pages_per_s, bare?.cold_pages_per_s))} | ${fmt(ratio(c2?.cold_pages_per_s, bare?.cold_pages_per_s))}`,
 		"not a target: the figures above are of the warm processes"
 	],
-	["ratio cluster/bare (1 | 2 crawlers)", `${fmt(ratios.cluster1_over_bare)} | ${fmt(ratios.cluster2_over_bare)}`, `${targets.cluster_over_bare.target}: ${targets.cluster_over_bare.verdict}`],
+	["ratio cluster/bare (1 | 2 crawlers)", `${fmt(ratios.cluster1_over_bare)} | ${fmt(ratios.cluster2_over_bare)}`, targetNote(targets.cluster_over_bare)],
 	[
 		`ratio cluster/bare paired by round, median of ${roundRates.length} (1 | 2 crawlers | best of both)`,
 		[paired.crawl1, paired.crawl2, paired.machine].map(p => `${fmt(p.median)} (${p.each.map(x => fmt(x)).join(", ")})`).join(" | "),
 		"each round's crawls against its own bare loop: less swayed by the machine's speed drifting during the run"
 	],
-	["ratio cluster/Scrapy (1 | 2 crawlers)", `${fmt(ratios.cluster1_over_scrapy)} | ${fmt(ratios.cluster2_over_scrapy)}`, `${targets.cluster_over_scrapy.target}: ${targets.cluster_over_scrapy.verdict}`],
+	["ratio cluster/Scrapy (1 | 2 crawlers)", `${fmt(ratios.cluster1_over_scrapy)} | ${fmt(ratios.cluster2_over_scrapy)}`, targetNote(targets.cluster_over_scrapy)],
 	[
 		"feed-to-first-page latency",
 		c1?.latency ? `p50 ${c1.latency.p50_ms} ms, p90 ${c1.latency.p90_ms} ms, p99 ${c1.latency.p99_ms} ms, min ${c1.latency.min_ms} ms; feed -> parsed p50 ${c1.latency.feed_to_parsed_ms.p50} ms, parsed -> read p50 ${c1.latency.parsed_to_read_ms.p50} ms (${c1.latency.samples} crawls${c1.latency.timed_out ? `, ${c1.latency.timed_out} timed out` : ""})` : "skipped",
-		`p50 ${targets.latency_p50_ms.target}: ${targets.latency_p50_ms.verdict}`
+		targetNote(targets.latency_p50_ms, "p50 ")
 	],
 	["ingest throughput (1 ingest)", ingest ? `${fmt(ingest.requests_per_s, " requests/s")} (${ingest.queued} in ${ingest.seconds} s, ${ingest.redis_commands_per_request} Redis commands each)` : results.ingest && "error" in results.ingest ? `failed: ${results.ingest.error.slice(0, 80)}` : "skipped", ""],
 	[
@@ -294,7 +297,7 @@ const rows: Array<[string, string, string]> = [
 	[
 		`info on ${info ? info.pending.toLocaleString("en") : "?"} pending`,
 		info ? `one crawlid p50 ${info.crawlid_info_ms.p50} ms, p99 ${info.crawlid_info_ms.p99} ms; one appid (10 crawls) p50 ${info.appid_info_ms.p50} ms, p99 ${info.appid_info_ms.p99} ms` : "skipped",
-		`${targets.info_1m_ms.target}: ${targets.info_1m_ms.verdict}`
+		targetNote(targets.info_1m_ms)
 	]
 ];
 if (c1) rows.push(["Redis commands per page, top (1 crawler)", Object.entries(c1.redis_top_commands_per_page).map(([k, v]) => `${k} ${v}`).join(", "), ""]);
@@ -303,8 +306,7 @@ if (info) rows.push(["info backlog: fill / full scan / memory", `${info.fill_sec
 
 const w0 = Math.max(...rows.map(r => r[0].length));
 log(`\n== results (${site.pages} pages, ${site.hosts} hosts, concurrency ${concurrency}${repeat > 1 ? `, best of ${repeat} rounds` : ""}; load average ${load.map(l => l.toFixed(2)).join(" -> ")})`);
-// The third column is a target with its verdict, or a note (a target's is prefixed here).
-for (const [k, v, t] of rows) log(`${k.padEnd(w0)}  ${v}${t ? `   [${/: (pass|MISS|missing)$/.test(t) ? `target ${t}` : t}]` : ""}`);
+for (const [k, v, t] of rows) log(`${k.padEnd(w0)}  ${v}${t ? `   [${t}]` : ""}`);
 
 const machine = { cpus: cpus().length, cpu: cpus()[0]?.model ?? "?", memory_gb: Math.round(totalmem() / 2 ** 30), node: process.version, load_average: load.map(l => round(l, 2)) };
 const out = resolve(ROOT, "bench/results");
